@@ -1,0 +1,88 @@
+"""The plain-phrase syntax: words, (a|b) alternatives, [optional] words, word= exact forms.
+
+A phrase compiles to a list of word sequences; each word is a `Word` that knows whether
+its other word forms may match. Groups do not nest, which keeps the syntax readable and
+the expansion bounded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+MAX_SEQUENCES = 2000
+
+_GROUP = re.compile(r"\(([^()\[\]]*)\)|\[([^()\[\]]*)\]|([^\s()\[\]]+)")
+
+
+class PhraseSyntaxError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    exact: bool = False
+
+
+def _words(chunk: str) -> tuple[Word, ...]:
+    words = []
+    for raw in chunk.split():
+        exact = raw.endswith("=") and len(raw) > 1
+        words.append(Word(raw[:-1] if exact else raw, exact))
+    return tuple(words)
+
+
+def _check_brackets(phrase: str) -> None:
+    depth = 0
+    for char in phrase:
+        if char in "([":
+            depth += 1
+            if depth > 1:
+                raise PhraseSyntaxError(f"groups cannot nest in {phrase!r}")
+        elif char in ")]":
+            depth -= 1
+            if depth < 0:
+                raise PhraseSyntaxError(f"unopened bracket in {phrase!r}")
+    if depth:
+        raise PhraseSyntaxError(f"unclosed bracket in {phrase!r}")
+
+
+def _slots(phrase: str) -> list[list[tuple[Word, ...]]]:
+    """Each slot is the list of choices at that position (an empty tuple = skip)."""
+    slots: list[list[tuple[Word, ...]]] = []
+    for match in _GROUP.finditer(phrase):
+        alternatives, optional, plain = match.groups()
+        if plain is not None:
+            slots.append([_words(plain)])
+            continue
+        body = alternatives if alternatives is not None else optional
+        choices = [_words(part) for part in body.split("|")]
+        if any(not choice for choice in choices) and alternatives is not None:
+            raise PhraseSyntaxError(f"empty alternative in ({body}) in {phrase!r}")
+        if optional is not None:
+            choices.append(())
+        slots.append(choices)
+    return slots
+
+
+def parse_phrase(phrase: str) -> list[tuple[Word, ...]]:
+    """Expand a phrase into every word sequence it stands for."""
+    if not isinstance(phrase, str) or not phrase.strip():
+        raise PhraseSyntaxError("a phrase must be a non-empty string")
+    _check_brackets(phrase)
+    slots = _slots(phrase)
+    total = 1
+    for choices in slots:
+        total *= len(choices)
+        if total > MAX_SEQUENCES:
+            raise PhraseSyntaxError(f"{phrase!r} expands to more than {MAX_SEQUENCES} phrases")
+    sequences = []
+    for combo in itertools.product(*slots):
+        words = tuple(word for part in combo for word in part)
+        if words:
+            sequences.append(words)
+    if not sequences:
+        raise PhraseSyntaxError(f"{phrase!r} can match nothing (every word is optional)")
+    return sequences
