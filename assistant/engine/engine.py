@@ -65,6 +65,11 @@ class Engine:
                 found.append((rule, span.start_char, span.end_char, span.text))
         return found
 
+    def matching_rules(self, text: str) -> set[str]:
+        """Ids of every rule, of any role, that matches the text (for checking examples)."""
+        doc = self._doc(text)
+        return {span.label_ for span in doc.spans[SPANS_KEY]}
+
     def analyse(self, text: str, context: Context | None = None) -> list[Finding]:
         """Agent-side rules over one draft or reply."""
         values = _slot_values(context)

@@ -38,6 +38,11 @@ class EmpathyRules:
         self.rules: dict[str, Rule] = {}
 
     def add_rules(self, rules: Iterable[Rule]) -> None:
+        rules = list(rules)
+        # Teach every word first: a later word can change the NORM of an earlier one's
+        # relatives ("makes" teaches "made"), and pattern docs must see the final norms.
+        for rule in rules:
+            self._teach(rule)
         problems = []
         for rule in rules:
             try:
@@ -61,14 +66,22 @@ class EmpathyRules:
         if exception_tokens:
             self.token_matcher.add(rule.id + EXCEPTION_SUFFIX, exception_tokens)
 
+    def _teach(self, rule: Rule) -> None:
+        for phrase in rule.patterns + rule.exceptions:
+            for words in parse_phrase(phrase):
+                for word in words:
+                    if not word.exact:
+                        self.word_forms.teach(self.nlp.vocab, word.text)
+        for pattern in rule.tokens:
+            for token in pattern:
+                if "LEMMA" in token:
+                    self._lemma_value(token["LEMMA"])
+
     def _compile_phrases(self, phrases: Iterable[str]) -> tuple[list[Doc], list[list[dict]]]:
         """Plain phrases to NORM docs; sequences with an exact word= become token patterns."""
         docs, token_patterns = [], []
         for phrase in phrases:
             for words in parse_phrase(phrase):
-                for word in words:
-                    if not word.exact:
-                        self.word_forms.teach(self.nlp.vocab, word.text)
                 if any(word.exact for word in words):
                     token_patterns.append(self._exact_pattern(words))
                 else:
