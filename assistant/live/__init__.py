@@ -1,0 +1,43 @@
+"""The live websocket endpoint, /ws (protocol: docs/protocol.md)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, request
+from flask_sock import Sock
+
+from .connection import AgentConnection
+from .limits import origin_allowed
+
+log = logging.getLogger(__name__)
+
+live = Blueprint("live", __name__)
+sock = Sock()
+
+
+@sock.route("/ws", bp=live)
+def websocket(ws) -> None:
+    runtime = current_app.extensions["empathy"]
+    runtime.start()
+    AgentConnection(ws, runtime, origin_ok=_origin_ok()).serve()
+
+
+def _origin_ok() -> bool:
+    settings = current_app.config
+    origin = request.headers.get("Origin")
+    # The server's own pages, whether reached over http or behind a TLS proxy.
+    own = {f"{scheme}://{request.host}".lower() for scheme in ("http", "https")}
+    if origin and origin.rstrip("/").lower() in own:
+        return True
+    return origin_allowed(
+        origin,
+        server_origin=request.host_url.rstrip("/"),
+        allowed_origins=frozenset(
+            o.rstrip("/").lower() for o in settings["EMPATHY_ALLOWED_ORIGINS"]
+        ),
+        extension_ids=frozenset(settings["EMPATHY_EXTENSION_IDS"]),
+    )
+
+
+__all__ = ["live"]

@@ -1,0 +1,400 @@
+"""One agent's websocket: hello/auth, then frames in, nudges and acks out.
+
+Everything runs on the connection's own thread except the acks, which the storage writer sends
+once a message is on disk (sends are serialised by a lock). The loop wakes at least once a second
+to push the customer-waiting nudge and lexicon-change frames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from simple_websocket import ConnectionClosed
+
+from assistant.engine import QUESTIONS, Context, Engine, Finding
+from assistant.storage.accounts import AgentIdentity
+from assistant.storage.history import History, load_history
+from assistant.storage.redact import redact
+from assistant.storage.writer import ConversationKey, StoreFeedback, StoreMessage, StoreNudge
+
+from .frames import FATAL, POLICY_VIOLATION, FrameError, error_frame, parse_frame
+from .limits import RateLimiter
+
+if TYPE_CHECKING:
+    from assistant.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IssuedNudge:
+    public_id: str
+    rule: str
+    text: str
+
+
+@dataclass
+class Waiting:
+    """The customer's oldest unanswered message."""
+
+    since: float  # epoch seconds
+    for_id: str
+    nudged: bool = False
+
+
+class AgentConnection:
+    def __init__(self, ws: Any, runtime: Runtime, origin_ok: bool) -> None:
+        self.ws = ws
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.origin_ok = origin_ok
+        self.limiter = RateLimiter(
+            self.settings["EMPATHY_FRAMES_PER_SECOND"], self.settings["EMPATHY_FRAME_BURST"]
+        )
+        self.max_bytes: int = self.settings["EMPATHY_MAX_FRAME_BYTES"]
+        self._send_lock = threading.Lock()
+        self.closed = False
+        # set by hello
+        self.identity: AgentIdentity | None = None
+        self.key: ConversationKey | None = None
+        self.ctx = Context()
+        self.known_ids: set[str] = set()  # client ids of messages already in the context
+        self.waiting: Waiting | None = None
+        self.composition: dict[tuple[str, str], IssuedNudge] = {}  # nudges since the last send
+        self.lexicon_version = 0
+
+    # --- sending -------------------------------------------------------------------------
+
+    def send(self, frame: dict[str, Any]) -> bool:
+        """Send a frame from any thread; False if the connection is gone."""
+        data = json.dumps(frame, ensure_ascii=False)
+        with self._send_lock:
+            if self.closed:
+                return False
+            try:
+                self.ws.send(data)
+                return True
+            except (ConnectionClosed, OSError):
+                self.closed = True
+                return False
+
+    def error(self, code: str, message: str | None = None, for_id: str | None = None) -> None:
+        self.send(error_frame(code, message, for_id))
+
+    def refuse(self, code: str, message: str | None = None) -> None:
+        """Fatal error: explain, then close with 1008 (policy violation)."""
+        self.error(code, message)
+        with self._send_lock:
+            self.closed = True
+            with contextlib.suppress(ConnectionClosed, OSError):
+                self.ws.close(reason=POLICY_VIOLATION, message=code)
+
+    @property
+    def engine(self) -> Engine:
+        return self.runtime.lexicons.engine
+
+    # --- main loop -----------------------------------------------------------------------
+
+    def serve(self) -> None:
+        if not self.origin_ok:
+            self.refuse("origin-not-allowed")
+            return
+        if not self.await_hello():
+            return
+        while not self.closed:
+            raw = self.ws.receive(timeout=self.next_wakeup())
+            if raw is not None:
+                self.handle_batch([raw, *self.drain()])
+            self.tick()
+
+    def drain(self) -> list[str | bytes]:
+        """Frames that already arrived behind the current one (so older drafts can be skipped)."""
+        frames = []
+        while (raw := self.ws.receive(timeout=0)) is not None:
+            frames.append(raw)
+        return frames
+
+    def next_wakeup(self) -> float:
+        timeout = self.settings["EMPATHY_LEXICON_POLL"]
+        if self.waiting and not self.waiting.nudged:
+            due = self.waiting.since + self.wait_seconds - time.time()
+            timeout = min(timeout, max(due, 0.01))
+        return timeout
+
+    def tick(self) -> None:
+        self.announce_lexicon_change()
+        self.nudge_if_customer_waiting()
+
+    # --- hello -----------------------------------------------------------------------------
+
+    def await_hello(self) -> bool:
+        raw = self.ws.receive(timeout=self.settings["EMPATHY_HELLO_TIMEOUT"])
+        if raw is None:
+            self.refuse("hello-timeout")
+            return False
+        try:
+            frame = parse_frame(raw, self.max_bytes)
+        except FrameError as error:
+            self.refuse(error.code if error.code in FATAL else "hello-required", error.message)
+            return False
+        if frame["type"] != "hello":
+            self.refuse("hello-required", f"the first frame must be a hello, not {frame['type']}")
+            return False
+        identity = self.runtime.identify(frame["token"])
+        if identity is None:
+            self.refuse("bad-token")
+            return False
+        self.start_conversation(identity, frame)
+        return True
+
+    def start_conversation(self, identity: AgentIdentity, hello: dict[str, Any]) -> None:
+        self.identity = identity
+        external_id = hello["conversation"]
+        if redact(external_id) != external_id:  # never store personal data as a conversation id
+            external_id = "h:" + hashlib.sha256(external_id.encode()).hexdigest()[:32]
+        self.key = ConversationKey(
+            identity.team_id, external_id, hello.get("site"), identity.user_id
+        )
+        self.ctx = Context(customer_name=hello.get("customer_name") or None)
+        restored = self.restore()
+        self.lexicon_version = self.runtime.lexicons.version
+        self.send(
+            {
+                "type": "ready",
+                "conversation": hello["conversation"],
+                "agent": identity.user_name,
+                "team": identity.team_name,
+                "wait_seconds": identity.wait_seconds,
+                "lexicon_version": self.lexicon_version,
+                "restored_messages": restored,
+                "questions": {str(number): text for number, text in QUESTIONS.items()},
+            }
+        )
+
+    def restore(self) -> int:
+        """Replay the stored conversation into the context; returns how many messages."""
+        try:
+            with self.runtime.sessions() as session:
+                history = load_history(session, self.key.team_id, self.key.external_id)
+        except Exception:
+            log.warning("could not load conversation history", exc_info=True)
+            self.error("context-unavailable")
+            return 0
+        self.replay(history)
+        return len(history.messages)
+
+    def replay(self, history: History) -> None:
+        for message in history.messages:
+            self.known_ids.add(message.client_id)
+            when = _as_utc(message.sent_at).timestamp()
+            if message.author == "customer":
+                self.engine.observe_customer(self.ctx, message.text)
+                if self.waiting is None:
+                    self.waiting = Waiting(when, message.client_id)
+            else:
+                self.engine.observe_agent(self.ctx, message.text)
+                self.waiting = None
+        nudged_at = history.last_waiting_nudge_at
+        if self.waiting and nudged_at and _as_utc(nudged_at).timestamp() >= self.waiting.since:
+            self.waiting.nudged = True
+
+    # --- frames ------------------------------------------------------------------------------
+
+    def handle_batch(self, raws: list[str | bytes]) -> None:
+        frames = []
+        for raw in raws:
+            if not self.limiter.allow():
+                self.error("rate-limited")
+                continue
+            try:
+                frames.append(parse_frame(raw, self.max_bytes))
+            except FrameError as error:
+                self.error(error.code, error.message, error.for_id)
+        drafts = [i for i, frame in enumerate(frames) if frame["type"] == "draft"]
+        for index, frame in enumerate(frames):
+            if frame["type"] == "draft" and index != drafts[-1]:
+                self.send({"type": "nudges", "for": frame["id"], "items": [], "superseded": True})
+                continue
+            self.dispatch(frame)
+
+    def dispatch(self, frame: dict[str, Any]) -> None:
+        handler = getattr(self, "on_" + frame["type"])
+        try:
+            handler(frame)
+        except Exception:
+            log.exception("frame %s failed", frame["type"])
+            self.error("internal", for_id=frame.get("id"))
+
+    def on_hello(self, frame: dict[str, Any]) -> None:
+        self.error("already-hello")
+
+    def on_ping(self, frame: dict[str, Any]) -> None:
+        self.send({"type": "pong"})
+
+    def on_draft(self, frame: dict[str, Any]) -> None:
+        findings = self.engine.review(frame["text"], self.ctx)
+        items, new = self.issue(findings, self.composition)
+        self.send({"type": "nudges", "for": frame["id"], "items": items})
+        for public_id, finding in new:
+            self.store_nudge(public_id, "draft", finding)
+
+    def on_customer(self, frame: dict[str, Any]) -> None:
+        client_id, text = frame["id"], frame["text"]
+        when = _client_time(frame.get("ts"))
+        redacted = redact(text)
+        findings: list[Finding] = []
+        if client_id not in self.known_ids:
+            self.known_ids.add(client_id)
+            self.engine.observe_customer(self.ctx, text)
+            if self.waiting is None:
+                self.waiting = Waiting(when.timestamp(), client_id)
+            findings = self.engine.feelings(redacted)
+        self.store_message(client_id, "customer", redacted, when, findings, {})
+
+    def on_sent(self, frame: dict[str, Any]) -> None:
+        client_id, text = frame["id"], frame["text"]
+        redacted = redact(text)
+        findings: list[Finding] = []
+        outcomes: dict[str, bool] = {}
+        if client_id not in self.known_ids:
+            self.known_ids.add(client_id)
+            # Analysed like a draft (before the context learns this message), so a transcript
+            # shows what was flagged even when no draft preceded it.
+            findings = self.engine.review(redacted, self.ctx)
+            outcomes = {n.public_id: _survived(n, findings) for n in self.composition.values()}
+            self.engine.observe_agent(self.ctx, text)
+            self.composition = {}
+            self.waiting = None
+        when = _client_time(frame.get("ts"))
+        self.store_message(client_id, "agent", redacted, when, findings, outcomes)
+
+    def on_feedback(self, frame: dict[str, Any]) -> None:
+        nudge_id = frame["nudge"]
+        record = StoreFeedback(
+            self.key,
+            nudge_id,
+            frame["action"],
+            on_unknown=lambda: self.error(
+                "unknown-nudge", f"no nudge {nudge_id} in this conversation", nudge_id
+            ),
+        )
+        if not self.runtime.writer.submit(record):
+            self.error("storage-busy", for_id=nudge_id)
+
+    # --- nudges and storage -----------------------------------------------------------------
+
+    def issue(
+        self, findings: list[Finding], seen: dict[tuple[str, str], IssuedNudge]
+    ) -> tuple[list[dict[str, Any]], list[tuple[str, Finding]]]:
+        """Frame items for findings; the same flag keeps its id while the agent edits."""
+        items, new = [], []
+        for finding in findings:
+            key = (finding.rule, finding.text.strip().lower())
+            issued = seen.get(key)
+            if issued is None:
+                issued = IssuedNudge("n_" + secrets.token_urlsafe(9), finding.rule, finding.text)
+                seen[key] = issued
+                new.append((issued.public_id, finding))
+            items.append(_item(issued.public_id, finding))
+        return items, new
+
+    def store_nudge(self, public_id: str, trigger: str, finding: Finding) -> None:
+        data = finding.to_dict()
+        data["text"] = redact(data["text"])
+        self.runtime.writer.submit(StoreNudge(self.key, public_id, trigger, data))
+
+    def store_message(
+        self,
+        client_id: str,
+        author: str,
+        redacted: str,
+        when: datetime,
+        findings: list[Finding],
+        outcomes: dict[str, bool],
+    ) -> None:
+        record = StoreMessage(
+            self.key,
+            client_id,
+            author,
+            redacted,
+            when,
+            [f.to_dict() for f in findings],
+            outcomes,
+            on_stored=lambda duplicate: self.send(
+                {"type": "ack", "id": client_id, "duplicate": duplicate}
+            ),
+        )
+        if not self.runtime.writer.submit(record):
+            self.error("storage-busy", for_id=client_id)
+
+    # --- pushed by the server -----------------------------------------------------------------
+
+    @property
+    def wait_seconds(self) -> float:
+        return self.identity.wait_seconds if self.identity else 60.0
+
+    def nudge_if_customer_waiting(self) -> None:
+        waiting = self.waiting
+        if waiting is None or waiting.nudged:
+            return
+        waited = time.time() - waiting.since
+        if waited < self.wait_seconds:
+            return
+        waiting.nudged = True
+        finding = self.engine.waiting_nudge(self.ctx, waited)
+        if finding is None:  # the lexicons have no customer-waiting rule
+            return
+        items, new = self.issue([finding], {})
+        self.send(
+            {
+                "type": "waiting",
+                "for": waiting.for_id,
+                "waited_seconds": round(waited, 1),
+                "items": items,
+            }
+        )
+        for public_id, found in new:
+            self.store_nudge(public_id, "waiting", found)
+
+    def announce_lexicon_change(self) -> None:
+        lexicons = self.runtime.lexicons
+        if lexicons.version != self.lexicon_version:
+            self.lexicon_version = lexicons.version
+            self.send(
+                {"type": "lexicon", "version": lexicons.version, "rules": lexicons.rule_count}
+            )
+
+
+def _item(public_id: str, finding: Finding) -> dict[str, Any]:
+    return {
+        "id": public_id,
+        **finding.to_dict(),
+        "question_text": QUESTIONS.get(finding.question, ""),
+    }
+
+
+def _survived(nudge: IssuedNudge, findings: list[Finding]) -> bool:
+    """Whether what the nudge flagged is still flagged in the message as sent."""
+    wanted = nudge.text.strip().lower()
+    return any(f.rule == nudge.rule and f.text.strip().lower() == wanted for f in findings)
+
+
+def _client_time(ts: float | None) -> datetime:
+    """The client's timestamp (ms since epoch), never later than now."""
+    now = time.time()
+    seconds = now if ts is None else min(ts / 1000, now)
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,103 @@
+"""What one server process shares between its connections: the database, the storage writer,
+the current lexicon engine, and the demo agent's token."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .live.lexicons import Lexicons
+from .storage import accounts, lexicon_store
+from .storage.accounts import AgentIdentity
+from .storage.db import default_database_url, make_engine, make_session_factory, migrate
+from .storage.models import Team, User
+from .storage.writer import Writer
+
+log = logging.getLogger(__name__)
+
+DEMO_TEAM = "demo"
+DEMO_AGENT = "demo-agent"
+# How long a token checked against the database may still be trusted while the database is down.
+IDENTITY_GRACE_SECONDS = 300
+
+
+@dataclass
+class Runtime:
+    settings: dict[str, Any]
+    database_url: str
+    db: SqlEngine
+    sessions: sessionmaker[Session]
+    writer: Writer
+    lexicons: Lexicons
+    demo_token: str | None = None
+    _identities: dict[str, tuple[AgentIdentity, float]] = field(default_factory=dict)
+    _start_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_app(cls, app: Flask) -> Runtime:
+        url = app.config["DATABASE_URL"] or default_database_url(app.instance_path)
+        db = make_engine(url)
+        sessions = make_session_factory(db)
+        lexicons = Lexicons(
+            sessions, app.config["EMPATHY_LEXICON_DIR"], app.config["EMPATHY_LEXICON_POLL"]
+        )
+        return cls(dict(app.config), url, db, sessions, Writer(sessions), lexicons)
+
+    def init_database(self) -> None:
+        """Create or upgrade the schema and seed the lexicons if the database has none."""
+        migrate(self.db)
+        with self.sessions.begin() as session:
+            if lexicon_store.seed_if_empty(session, self.settings["EMPATHY_LEXICON_DIR"]):
+                log.info("seeded lexicons from %s", self.settings["EMPATHY_LEXICON_DIR"])
+
+    def start(self) -> None:
+        """Build the engine and start the background threads (idempotent)."""
+        with self._start_lock:
+            self.lexicons.ensure_started()
+            self.writer.start()
+
+    def stop(self) -> None:
+        self.lexicons.stop()
+        self.writer.stop()
+        self.db.dispose()
+
+    def enable_demo(self) -> str:
+        """Mint a fresh token for the demo agent (older demo tokens are revoked)."""
+        with self.sessions.begin() as session:
+            agent = session.scalar(
+                select(User).join(Team).where(User.name == DEMO_AGENT, Team.name == DEMO_TEAM)
+            )
+            if agent is None:
+                agent = accounts.create_agent(session, DEMO_AGENT, DEMO_TEAM)
+                agent.team.wait_seconds = self.settings["EMPATHY_WAIT_SECONDS"]
+            else:
+                accounts.revoke_tokens(session, agent=DEMO_AGENT)
+            self.demo_token = accounts.mint_token(session, agent)
+        return self.demo_token
+
+    def identify(self, token: str) -> AgentIdentity | None:
+        """The agent behind a token; if the database is down, a recently verified answer."""
+        key = accounts.hash_token(token)
+        try:
+            with self.sessions() as session:
+                identity = accounts.identify(session, token)
+        except DBAPIError:
+            cached = self._identities.get(key)
+            if cached and time.monotonic() - cached[1] < IDENTITY_GRACE_SECONDS:
+                log.warning("database unavailable; accepting recently verified token")
+                return cached[0]
+            raise
+        if identity is None:
+            self._identities.pop(key, None)
+        else:
+            self._identities[key] = (identity, time.monotonic())
+        return identity

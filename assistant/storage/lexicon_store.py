@@ -1,0 +1,56 @@
+"""Lexicon rules in the database: seeded from lexicons/ on first start, versioned so every
+server process notices a change by polling one small row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from assistant.engine import load_rules
+
+from .models import LexiconRule, LexiconState, utcnow
+
+STATE_ID = 1
+
+
+def current_version(session: Session) -> int:
+    state = session.get(LexiconState, STATE_ID)
+    return state.version if state else 0
+
+
+def rule_dicts(session: Session) -> list[dict[str, Any]]:
+    return [row.data for row in session.scalars(select(LexiconRule).order_by(LexiconRule.id))]
+
+
+def replace_rules(session: Session, rules: list[dict[str, Any]]) -> int:
+    """Replace every stored rule and bump the version; returns the new version."""
+    session.execute(delete(LexiconRule))
+    session.add_all(LexiconRule(rule_id=rule["id"], data=rule) for rule in rules)
+    return bump_version(session)
+
+
+def bump_version(session: Session) -> int:
+    state = session.get(LexiconState, STATE_ID)
+    if state is None:
+        state = LexiconState(id=STATE_ID, version=0)
+        session.add(state)
+    state.version += 1
+    state.updated_at = utcnow()
+    session.flush()
+    return state.version
+
+
+def import_directory(session: Session, directory: str | Path) -> int:
+    """Load lexicons/ (validated by the engine) into the database; returns the new version."""
+    rules = load_rules(str(directory))
+    return replace_rules(session, [rule.to_dict() for rule in rules])
+
+
+def seed_if_empty(session: Session, directory: str | Path) -> bool:
+    if session.scalar(select(LexiconRule.id).limit(1)) is not None:
+        return False
+    import_directory(session, directory)
+    return True

@@ -1,0 +1,236 @@
+"""The only path by which conversation data reaches the database.
+
+The websocket handler hands records to a queue and goes straight back to analysing drafts; one
+writer thread stores them in order and only then calls the record's `on_stored` (which sends the
+`ack`). If the database is unavailable the writer keeps retrying the same record, so nothing is
+dropped and nothing is acknowledged before it is on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import Conversation, Feedback, Message, MessageFinding, Nudge
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class ConversationKey:
+    team_id: int
+    external_id: str
+    site: str | None = None
+    agent_id: int | None = None
+
+
+@dataclass
+class StoreMessage:
+    key: ConversationKey
+    client_id: str
+    author: str  # "customer" | "agent"
+    text: str  # already redacted
+    sent_at: datetime
+    findings: list[dict[str, Any]] = field(default_factory=list)  # offsets into text
+    nudge_outcomes: dict[str, bool] = field(default_factory=dict)  # nudge public id -> survived
+    on_stored: Callback | None = None  # called with duplicate: bool
+
+
+@dataclass
+class StoreNudge:
+    key: ConversationKey
+    public_id: str
+    trigger: str  # "draft" | "waiting"
+    finding: dict[str, Any]  # rule, category, question, severity, text (redacted)
+
+
+@dataclass
+class StoreFeedback:
+    key: ConversationKey
+    nudge_public_id: str
+    action: str
+    on_unknown: Callback | None = None  # called when the nudge does not exist
+
+
+Record = StoreMessage | StoreNudge | StoreFeedback
+
+
+class Writer:
+    def __init__(self, sessions: sessionmaker[Session], max_queue: int = 10_000) -> None:
+        self.sessions = sessions
+        self.queue: queue.Queue[Record | None] = queue.Queue(maxsize=max_queue)
+        self.thread: threading.Thread | None = None
+        self._conversation_ids: dict[ConversationKey, int] = {}
+        self._stopping = False
+        self._start_lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._start_lock:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="storage-writer", daemon=True)
+                self.thread.start()
+
+    def submit(self, record: Record) -> bool:
+        """Queue a record without blocking; False when the queue is full (client should resend)."""
+        self.start()
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:
+            return False
+        return True
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Store what is queued (for up to timeout seconds), then stop the thread."""
+        if self.thread is None:
+            return
+        self.queue.put(None)
+        self.thread.join(timeout)
+        self._stopping = True
+
+    def pending(self) -> int:
+        return self.queue.qsize()
+
+    def _run(self) -> None:
+        while True:
+            record = self.queue.get()
+            if record is None:
+                return
+            self._store_with_retry(record)
+
+    def _store_with_retry(self, record: Record) -> None:
+        delay = 0.05
+        while not self._stopping:
+            try:
+                self._store(record)
+                return
+            except (OperationalError, DBAPIError) as error:
+                if isinstance(error, IntegrityError):
+                    log.exception("record refused by the database, dropped: %r", record)
+                    return
+                log.warning("database unavailable, retrying in %.2fs: %s", delay, error)
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            except Exception:
+                # A bug must not wedge the queue; the client gets no ack and resends.
+                log.exception("could not store %r", record)
+                return
+
+    def _store(self, record: Record) -> None:
+        with self.sessions() as session:
+            conversation_id = self._conversation_id(session, record.key)
+            if isinstance(record, StoreMessage):
+                duplicate = self._store_message(session, conversation_id, record)
+                if record.on_stored:
+                    _safely(record.on_stored, duplicate=duplicate)
+            elif isinstance(record, StoreNudge):
+                self._store_nudge(session, conversation_id, record)
+            else:
+                self._store_feedback(session, conversation_id, record)
+
+    def _conversation_id(self, session: Session, key: ConversationKey) -> int:
+        cached = self._conversation_ids.get(key)
+        if cached is not None:
+            return cached
+        where = (Conversation.team_id == key.team_id, Conversation.external_id == key.external_id)
+        found = session.scalar(select(Conversation.id).where(*where))
+        if found is None:
+            try:
+                conversation = Conversation(
+                    team_id=key.team_id,
+                    external_id=key.external_id,
+                    site=key.site,
+                    agent_id=key.agent_id,
+                )
+                session.add(conversation)
+                session.commit()
+                found = conversation.id
+            except IntegrityError:  # another worker created it first
+                session.rollback()
+                found = session.scalar(select(Conversation.id).where(*where))
+        self._conversation_ids[key] = found
+        return found
+
+    def _store_message(self, session: Session, conversation_id: int, record: StoreMessage) -> bool:
+        """Store the message once; True if it was already stored (a resend)."""
+        existing = session.scalar(
+            select(Message.id).where(
+                Message.conversation_id == conversation_id, Message.client_id == record.client_id
+            )
+        )
+        if existing is not None:
+            return True
+        message = Message(
+            conversation_id=conversation_id,
+            client_id=record.client_id,
+            author=record.author,
+            text=record.text,
+            sent_at=record.sent_at,
+        )
+        message.findings = [MessageFinding(**_finding_columns(f)) for f in record.findings]
+        session.add(message)
+        try:
+            session.flush()
+        except IntegrityError:  # stored meanwhile by another worker
+            session.rollback()
+            return True
+        for public_id, survived in record.nudge_outcomes.items():
+            session.execute(
+                update(Nudge)
+                .where(Nudge.public_id == public_id, Nudge.conversation_id == conversation_id)
+                .values(message_id=message.id, survived=survived)
+            )
+        session.commit()
+        return False
+
+    def _store_nudge(self, session: Session, conversation_id: int, record: StoreNudge) -> None:
+        finding = record.finding
+        session.add(
+            Nudge(
+                public_id=record.public_id,
+                conversation_id=conversation_id,
+                trigger=record.trigger,
+                rule=finding["rule"],
+                category=finding["category"],
+                question=finding["question"],
+                severity=finding["severity"],
+                text=finding.get("text", ""),
+            )
+        )
+        session.commit()
+
+    def _store_feedback(self, session: Session, conversation_id: int, record: StoreFeedback):
+        nudge_id = session.scalar(
+            select(Nudge.id).where(
+                Nudge.public_id == record.nudge_public_id, Nudge.conversation_id == conversation_id
+            )
+        )
+        if nudge_id is None:
+            if record.on_unknown:
+                _safely(record.on_unknown)
+            return
+        session.add(Feedback(nudge_id=nudge_id, action=record.action))
+        session.commit()
+
+
+def _finding_columns(finding: dict[str, Any]) -> dict[str, Any]:
+    names = ("rule", "category", "question", "severity", "start", "end", "text")
+    return {name: finding[name] for name in names if name in finding}
+
+
+def _safely(callback: Callback, **kwargs: Any) -> None:
+    try:
+        callback(**kwargs)
+    except Exception:  # the client went away; what matters (storing) is done
+        log.debug("callback failed", exc_info=True)

@@ -1,0 +1,53 @@
+"""A small real websocket client for the server tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from websockets.sync.client import connect
+
+
+class Agent:
+    """One agent connection: send frames, receive frames (with a timeout), skip what you don't need."""
+
+    def __init__(self, ws_url: str, origin: str | None = None, **options: Any) -> None:
+        self.ws = connect(ws_url, origin=origin, open_timeout=10, **options).__enter__()
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def send(self, frame: dict[str, Any] | str) -> None:
+        self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
+
+    def recv(self, timeout: float = 10) -> dict[str, Any]:
+        return json.loads(self.ws.recv(timeout=timeout))
+
+    def expect(self, frame_type: str, timeout: float = 10, **match: Any) -> dict[str, Any]:
+        """The next frame of this type (matching the given fields); others in between are skipped."""
+        while True:
+            frame = self.recv(timeout)
+            if frame["type"] == frame_type and all(frame.get(k) == v for k, v in match.items()):
+                return frame
+
+    def hello(self, token: str, conversation: str = "conv-1", **extra: Any) -> dict[str, Any]:
+        self.send({"type": "hello", "token": token, "conversation": conversation, **extra})
+        return self.expect("ready")
+
+    def draft(self, draft_id: str, text: str) -> dict[str, Any]:
+        self.send({"type": "draft", "id": draft_id, "text": text})
+        return self.expect("nudges", **{"for": draft_id})
+
+    def customer(self, message_id: str, text: str, **extra: Any) -> dict[str, Any]:
+        self.send({"type": "customer", "id": message_id, "text": text, **extra})
+        return self.expect("ack", id=message_id)
+
+    def sent(self, message_id: str, text: str, **extra: Any) -> dict[str, Any]:
+        self.send({"type": "sent", "id": message_id, "text": text, **extra})
+        return self.expect("ack", id=message_id)
