@@ -1,10 +1,10 @@
 """Shared fixtures for a running Empathy Engine server.
 
-* ``empathy_server`` (session): the real entry point,
-  ``python server.py --host 127.0.0.1 --port 0``, in a subprocess with a fresh SQLite file and the demo on. Attributes: ``url``
-  ("http://127.0.0.1:PORT/"), ``ws_url`` ("ws://127.0.0.1:PORT/ws"), ``demo_url``, ``token`` (a
-  fresh agent's token, made with ``flask --app server agents create``), ``database_url``, and
-  ``new_token(name, team="default")`` for more agents. Use it for browser/extension tests.
+* ``empathy_server`` (session): the real entry point, ``python server.py --port 0``, in a
+  subprocess with a fresh SQLite file and the demo on. Attributes: ``url``
+  ("http://127.0.0.1:PORT/"), ``ws_url`` ("ws://127.0.0.1:PORT/ws"), ``demo_url``, ``token``
+  (a fresh agent's token, made with ``flask --app server agents create``), ``database_url``,
+  and ``new_token(name, team="default")`` for more agents. Use it for browser/extension tests.
 * ``start_server`` (function): ``start_server(database_url, **settings)`` runs ``create_app``
   in this process on a loopback port (werkzeug, threaded) and returns a ``LiveServer`` with ``url``,
   ``ws_url``, ``app``, ``runtime`` and ``new_token(name, team="default")``; stopped after the test.

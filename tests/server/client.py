@@ -9,7 +9,7 @@ from websockets.sync.client import connect
 
 
 class Agent:
-    """One agent connection: send frames, receive frames (with a timeout), skip what you don't need."""
+    """One agent connection: send frames, receive them (with a timeout), skip what's not needed."""
 
     def __init__(self, ws_url: str, origin: str | None = None, **options: Any) -> None:
         self.ws = connect(ws_url, origin=origin, open_timeout=10, **options).__enter__()
@@ -30,7 +30,7 @@ class Agent:
         return json.loads(self.ws.recv(timeout=timeout))
 
     def expect(self, frame_type: str, timeout: float = 10, **match: Any) -> dict[str, Any]:
-        """The next frame of this type (matching the given fields); others in between are skipped."""
+        """The next frame of this type matching the given fields; others in between are skipped."""
         while True:
             frame = self.recv(timeout)
             if frame["type"] == frame_type and all(frame.get(k) == v for k, v in match.items()):
