@@ -1,0 +1,294 @@
+// Service worker: owns the one websocket to the server, the persistent outbox of customer/sent
+// messages (kept until the server acks them), and which pages the content script runs on.
+"use strict";
+
+importScripts("settings.js");
+
+const SCRIPT_ID = "empathy-content";
+const CONTENT_FILES = ["settings.js", "ui/nudges.js", "content/detect.js", "content/content.js"];
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 15000;
+const PING_EVERY_MS = 20000; // websocket traffic keeps the service worker alive (Chrome 116+)
+
+const state = {
+  settings: EmpathySettings.normalize(null),
+  connections: new Map(), // conversation -> Connection
+  hellos: new Map(), // conversation -> hello fields from the page (customer_name, site)
+  ports: new Set(), // one per frame running the content script
+  drafts: new Map(), // draft id -> port that sent it
+};
+
+// ---- Outbox: customer and sent messages survive restarts until acked ----
+
+let outbox = [];
+let outboxLoaded = null;
+let outboxWrite = Promise.resolve();
+
+function loadOutbox() {
+  outboxLoaded ??= chrome.storage.local.get("outbox").then((stored) => {
+    outbox = [...(stored.outbox || []), ...outbox];
+  });
+  return outboxLoaded;
+}
+
+function saveOutbox() {
+  const snapshot = outbox.slice();
+  outboxWrite = outboxWrite.then(() => chrome.storage.local.set({ outbox: snapshot }));
+  return outboxWrite;
+}
+
+async function enqueue(conversation, frame) {
+  await loadOutbox();
+  if (outbox.some((entry) => entry.frame.id === frame.id)) return; // already waiting for its ack
+  outbox.push({ conversation, hello: state.hellos.get(conversation) || {}, frame });
+  await saveOutbox();
+  connectionFor(conversation).send(frame);
+}
+
+async function acked(id) {
+  await loadOutbox();
+  const before = outbox.length;
+  outbox = outbox.filter((entry) => entry.frame.id !== id);
+  if (outbox.length !== before) await saveOutbox();
+}
+
+// ---- Connections: the protocol accepts one hello per socket, so one socket per conversation ----
+
+class Connection {
+  constructor(conversation) {
+    this.conversation = conversation;
+    this.socket = null;
+    this.ready = false; // hello accepted (the server answered `ready`)
+    this.status = "connecting"; // connected | connecting | reconnecting | not-configured
+    this.error = "";
+    this.attempt = 0;
+    this.retryTimer = 0;
+    this.pingTimer = 0;
+    this.closed = false;
+  }
+
+  open() {
+    clearTimeout(this.retryTimer);
+    const url = EmpathySettings.websocketUrl(state.settings.serverUrl);
+    if (!EmpathySettings.isConfigured(state.settings) || !url) return this.setStatus("not-configured");
+    this.setStatus(this.attempt ? "reconnecting" : "connecting");
+    let socket;
+    try {
+      socket = new WebSocket(url);
+    } catch (error) {
+      this.error = String(error.message || error);
+      return this.retry();
+    }
+    this.socket = socket;
+    this.ready = false;
+    socket.onopen = () => {
+      const entry = outbox.find((e) => e.conversation === this.conversation);
+      const hello = { ...(entry?.hello || {}), ...(state.hellos.get(this.conversation) || {}) };
+      socket.send(JSON.stringify({ ...hello, type: "hello", token: state.settings.token, conversation: this.conversation }));
+    };
+    socket.onmessage = (event) => this.onFrame(event.data);
+    socket.onclose = (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.ready = false;
+      clearInterval(this.pingTimer);
+      if (event.code === 1008 && this.error.startsWith("bad-token")) this.setStatus("rejected");
+      else this.retry();
+    };
+  }
+
+  async onReady() {
+    this.ready = true;
+    this.attempt = 0;
+    this.error = "";
+    this.setStatus("connected");
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => this.send({ type: "ping" }), PING_EVERY_MS);
+    await loadOutbox();
+    for (const entry of outbox) if (entry.conversation === this.conversation) this.send(entry.frame);
+    this.tell({ kind: "resend" }); // the page re-sends its current draft for fresh nudges
+  }
+
+  /** Exponential backoff with full jitter, so a restarted server is not hit by every agent at once. */
+  retry() {
+    if (this.closed) return;
+    if (!EmpathySettings.isConfigured(state.settings)) return this.setStatus("not-configured");
+    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.attempt);
+    this.attempt += 1;
+    this.setStatus("reconnecting");
+    this.retryTimer = setTimeout(() => this.open(), ceiling / 2 + Math.random() * (ceiling / 2));
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.pingTimer);
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close();
+  }
+
+  send(frame) {
+    if (!this.ready || this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  setStatus(status) {
+    this.status = status;
+    this.tell({ kind: "status", status, error: this.error });
+  }
+
+  tell(message) {
+    for (const port of state.ports) if (port.conversation === this.conversation) safePost(port, message);
+  }
+
+  onFrame(data) {
+    let frame;
+    try {
+      frame = JSON.parse(data);
+    } catch {
+      console.warn("Empathy Engine: ignoring a frame that is not JSON", data);
+      return;
+    }
+    if (frame.type === "ready") this.onReady();
+    else if (frame.type === "ack") acked(frame.id);
+    else if (frame.type === "nudges") this.routeNudges(frame);
+    else if (frame.type === "waiting") this.tell({ kind: "nudges", frame, pushed: true });
+    else if (frame.type === "lexicon") this.tell({ kind: "resend" });
+    else if (frame.type === "error") this.onError(frame);
+  }
+
+  /** Nudges for a draft go to the frame that typed it. */
+  routeNudges(frame) {
+    const port = state.drafts.get(frame.for);
+    if (port) safePost(port, { kind: "nudges", frame });
+  }
+
+  onError(frame) {
+    this.error = `${frame.code}: ${frame.message}`;
+    console.warn("Empathy Engine: server error", frame);
+    if (frame.code === "storage-busy" && frame.for) {
+      // The server could not take it now: it stays in the outbox; try again shortly.
+      setTimeout(() => {
+        const entry = outbox.find((e) => e.frame.id === frame.for);
+        if (entry) this.send(entry.frame);
+      }, 1000);
+    }
+    this.tell({ kind: "status", status: this.status, error: this.error });
+  }
+}
+
+function connectionFor(conversation) {
+  let connection = state.connections.get(conversation);
+  if (!connection) {
+    connection = new Connection(conversation);
+    state.connections.set(conversation, connection);
+    connection.open();
+  }
+  return connection;
+}
+
+/** Close sockets nobody needs: no page on the conversation and nothing waiting for an ack. */
+function closeIdleConnections() {
+  for (const [conversation, connection] of state.connections) {
+    const hasPort = [...state.ports].some((p) => p.conversation === conversation);
+    const hasQueued = outbox.some((e) => e.conversation === conversation);
+    if (!hasPort && !hasQueued) {
+      connection.close();
+      state.connections.delete(conversation);
+    }
+  }
+}
+
+function reconnectAll() {
+  for (const connection of state.connections.values()) connection.close();
+  state.connections.clear();
+  const conversations = new Set([
+    ...[...state.ports].map((p) => p.conversation).filter(Boolean),
+    ...outbox.map((e) => e.conversation),
+  ]);
+  for (const conversation of conversations) connectionFor(conversation);
+}
+
+function safePost(port, message) {
+  try {
+    port.postMessage(message);
+  } catch {
+    state.ports.delete(port);
+  }
+}
+
+// ---- Content scripts ----
+
+function onPortMessage(port, message) {
+  if (message.kind === "hello") {
+    port.conversation = message.conversation;
+    state.hellos.set(message.conversation, message.hello || {});
+    const connection = connectionFor(message.conversation);
+    safePost(port, { kind: "status", status: connection.status, error: connection.error });
+    return;
+  }
+  if (message.kind !== "frame" || !port.conversation) return;
+  const frame = message.frame;
+  if (frame.type === "customer" || frame.type === "sent") enqueue(port.conversation, frame);
+  else if (frame.type === "draft") {
+    state.drafts.set(frame.id, port);
+    if (state.drafts.size > 200) state.drafts.delete(state.drafts.keys().next().value);
+    connectionFor(port.conversation).send(frame);
+  } else if (frame.type === "feedback") connectionFor(port.conversation).send(frame);
+}
+
+chrome.runtime.onConnect.addListener((port) => {
+  if (port.name !== "empathy") return;
+  state.ports.add(port);
+  port.onMessage.addListener((message) => onPortMessage(port, message));
+  port.onDisconnect.addListener(() => {
+    state.ports.delete(port);
+    for (const [id, p] of state.drafts) if (p === port) state.drafts.delete(id);
+    setTimeout(closeIdleConnections, 5000);
+  });
+});
+
+/** Run the content script only on the sites the agent enabled. */
+async function registerContentScript() {
+  const matches = EmpathySettings.enabledPatterns(state.settings);
+  await chrome.scripting.unregisterContentScripts({ ids: [SCRIPT_ID] }).catch(() => {});
+  if (!matches.length) return;
+  await chrome.scripting.registerContentScripts([
+    { id: SCRIPT_ID, matches, js: CONTENT_FILES, allFrames: true, runAt: "document_idle", persistAcrossSessions: false },
+  ]);
+}
+
+async function applySettings() {
+  state.settings = await EmpathySettings.load();
+  try {
+    await registerContentScript();
+  } catch (error) {
+    console.error("Empathy Engine: could not register the content script", error);
+  }
+  await loadOutbox();
+  reconnectAll();
+}
+
+chrome.storage.onChanged.addListener((changes, area) => {
+  if (area === "local" && changes.settings) applySettings();
+});
+
+// The popup asks for the state of its tab's conversation.
+chrome.runtime.onMessage.addListener((message, sender, reply) => {
+  if (message.kind === "status") {
+    const port = [...state.ports].find((p) => p.sender?.tab?.id === message.tabId && p.conversation);
+    const connection = port ? state.connections.get(port.conversation) : null;
+    const configured = EmpathySettings.isConfigured(state.settings);
+    reply({
+      status: connection?.status || (configured ? "connecting" : "not-configured"),
+      error: connection?.error || "",
+      queued: outbox.length,
+      conversation: port?.conversation || null,
+    });
+  }
+  return false;
+});
+
+applySettings();

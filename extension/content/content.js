@@ -1,0 +1,311 @@
+// Content script (every frame of an enabled site): finds the composer and the customer's messages,
+// streams them to the service worker, and draws the nudges that come back.
+"use strict";
+
+(function () {
+  if (self.__empathyEngineLoaded) return; // injected twice (e.g. settings re-registered): keep one
+  self.__empathyEngineLoaded = true;
+
+  const DRAFT_DELAY_MS = 300; // "about 300 ms after typing stops"
+  const SENT_CHECK_MS = 250; // how long after Enter/click the composer must be empty to count as sent
+  const SCAN_DELAY_MS = 200;
+
+  const state = {
+    settings: null,
+    rules: null,
+    active: false,
+    conversation: "",
+    port: null,
+    composer: null,
+    view: null,
+    draftTimer: 0,
+    draftSeq: 0,
+    lastDraftId: "",
+    lastDraftText: "",
+    sentIds: new Set(),
+    customerName: "",
+    pendingPushed: [],
+    hookedDocs: new WeakSet(),
+    hookedFrames: new WeakSet(),
+    observer: null,
+    scanTimer: 0,
+  };
+
+  function topUrl() {
+    try {
+      return window.top.location.href;
+    } catch {
+      return location.href; // cross-origin parent: this frame's own URL names the conversation
+    }
+  }
+
+  /** A conversation is a page of the helpdesk: origin + path + hash route, without the query. */
+  function conversationKey() {
+    const url = new URL(topUrl());
+    const key = `${url.origin}${url.pathname}${url.hash}`;
+    return key.length <= 200 ? key : `${key.slice(0, 180)}#${EmpathyDetect.hash(key)}`; // protocol limit
+  }
+
+  // ---- Talking to the service worker ----
+
+  function connectPort() {
+    state.port = chrome.runtime.connect({ name: "empathy" });
+    state.port.onMessage.addListener(onWorkerMessage);
+    state.port.onDisconnect.addListener(() => {
+      state.port = null;
+      if (state.active) setTimeout(() => state.active && !state.port && connectPort(), 1000);
+    });
+    sayHello();
+  }
+
+  function sayHello() {
+    const hello = { site: location.hostname.slice(0, 200) };
+    if (state.customerName) hello.customer_name = state.customerName;
+    state.port?.postMessage({ kind: "hello", conversation: state.conversation, hello });
+  }
+
+  function post(frame) {
+    if (!state.active) return;
+    if (!state.port) connectPort();
+    state.port.postMessage({ kind: "frame", frame });
+  }
+
+  function onWorkerMessage(message) {
+    if (message.kind === "nudges") onNudges(message.frame, message.pushed);
+    else if (message.kind === "resend") {
+      state.lastDraftText = "";
+      scheduleDraft(0);
+    }
+  }
+
+  function onNudges(frame, pushed) {
+    if (pushed) {
+      for (const item of frame.items || []) {
+        if (state.view) state.view.push(item);
+        else state.pendingPushed.push(item);
+      }
+    } else if (frame.for === state.lastDraftId && state.view) {
+      state.view.render(frame.items || []);
+    }
+  }
+
+  // ---- Composer ----
+
+  function attach(composer) {
+    if (!composer || composer === state.composer) return;
+    detach();
+    state.composer = composer;
+    state.view = EmpathyNudgeUI.attach(composer, {
+      cssUrl: chrome.runtime.getURL("ui/nudges.css"),
+      onApply: (item) => post({ type: "feedback", nudge: item.id, action: "applied" }),
+      onFeedback: (item, action) => post({ type: "feedback", nudge: item.id, action }),
+    });
+    for (const item of state.pendingPushed.splice(0)) state.view.push(item);
+    composer.addEventListener("input", onInput);
+    composer.addEventListener("keydown", onKeydown);
+    state.lastDraftText = "";
+    if (EmpathyNudgeUI.textOf(composer).trim()) scheduleDraft(0);
+  }
+
+  function detach() {
+    if (!state.composer) return;
+    state.composer.removeEventListener("input", onInput);
+    state.composer.removeEventListener("keydown", onKeydown);
+    state.view?.detach();
+    state.composer = null;
+    state.view = null;
+    clearTimeout(state.draftTimer);
+  }
+
+  function onInput() {
+    scheduleDraft(DRAFT_DELAY_MS);
+  }
+
+  function scheduleDraft(delay) {
+    clearTimeout(state.draftTimer);
+    state.draftTimer = setTimeout(sendDraft, delay);
+  }
+
+  function sendDraft() {
+    if (!state.composer || !state.composer.isConnected) return;
+    const text = EmpathyNudgeUI.textOf(state.composer);
+    if (text === state.lastDraftText) return;
+    state.lastDraftText = text;
+    if (!text.trim()) {
+      state.lastDraftId = "";
+      state.view?.render([]);
+      return;
+    }
+    state.draftSeq += 1;
+    state.lastDraftId = `d-${Date.now().toString(36)}-${state.draftSeq}`;
+    post({ type: "draft", id: state.lastDraftId, text });
+  }
+
+  // ---- Sent replies: the text left the composer right after Enter or a click on a button ----
+
+  function onKeydown(event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.altKey) watchForSend();
+  }
+
+  function onClickAnywhere(event) {
+    if (!state.composer) return;
+    const target = event.composedPath()[0];
+    if (target?.closest?.("button, [type=submit], [role=button], a")) watchForSend();
+  }
+
+  function watchForSend() {
+    const composer = state.composer;
+    const text = EmpathyNudgeUI.textOf(composer).trim();
+    if (!text) return;
+    setTimeout(() => {
+      const now = composer.isConnected ? EmpathyNudgeUI.textOf(composer).trim() : "";
+      if (now) return; // still there: Enter made a new line, or the click was something else
+      const id = `s-${EmpathyDetect.hash(`${state.conversation}\n${text}`)}-${Date.now().toString(36)}`;
+      post({ type: "sent", id, text, ts: Date.now() });
+      state.lastDraftText = "";
+      state.lastDraftId = "";
+      state.view?.clear();
+    }, SENT_CHECK_MS);
+  }
+
+  function onFocusIn(event) {
+    const target = event.composedPath()[0];
+    if (target?.tagName === "IFRAME") return hookFrame(target);
+    const composer = EmpathyDetect.composerFor(
+      EmpathyDetect.deepActiveElement(target.ownerDocument) || target,
+      state.rules.composer,
+    );
+    if (composer) attach(composer);
+  }
+
+  /** Same-origin frames our script is not injected into (about:blank, srcdoc): watch them from here. */
+  function hookFrame(frame) {
+    let doc;
+    try {
+      doc = frame.contentDocument;
+    } catch {
+      return;
+    }
+    if (!doc || state.hookedDocs.has(doc)) return;
+    const patterns = EmpathySettings.enabledPatterns(state.settings);
+    if (patterns.some((p) => EmpathySettings.urlMatches(p, doc.location.href))) return; // has its own
+    state.hookedDocs.add(doc);
+    doc.addEventListener("focusin", onFocusIn, true);
+    doc.addEventListener("click", onClickAnywhere, true);
+    const active = EmpathyDetect.deepActiveElement(doc);
+    const composer = EmpathyDetect.composerFor(active, state.rules.composer);
+    if (composer) attach(composer);
+  }
+
+  // ---- Page changes: re-rendered composers, new customer messages ----
+
+  function hookFrames() {
+    for (const frame of document.querySelectorAll("iframe")) {
+      if (state.hookedFrames.has(frame)) continue;
+      state.hookedFrames.add(frame);
+      frame.addEventListener("load", () => hookFrame(frame)); // its document is replaced on load
+      hookFrame(frame);
+    }
+  }
+
+  function scan() {
+    if (state.composer && !state.composer.isConnected) detach(); // the helpdesk re-rendered it
+    hookFrames();
+    if (!state.composer) {
+      const [byRule] = EmpathyDetect.composersBySelector(document, state.rules.composer);
+      if (byRule) attach(byRule);
+    }
+    scanCustomerName();
+    scanCustomerMessages();
+  }
+
+  function scanCustomerName() {
+    if (!state.rules.customerName) return;
+    let name = "";
+    try {
+      name = document.querySelector(state.rules.customerName)?.textContent.trim() || "";
+    } catch {
+      return;
+    }
+    if (name && name !== state.customerName) {
+      state.customerName = name.slice(0, 100);
+      sayHello();
+    }
+  }
+
+  /** Each customer message is sent once; its id is stable so reloads and re-renders don't repeat it. */
+  function scanCustomerMessages() {
+    const seen = new Map();
+    for (const el of EmpathyDetect.customerMessages(document, state.rules.customer)) {
+      const text = el.innerText.trim();
+      if (!text) continue;
+      const n = (seen.get(text) || 0) + 1;
+      seen.set(text, n);
+      const id = `c-${EmpathyDetect.hash(`${state.conversation}\n${text}\n${n}`)}`;
+      if (state.sentIds.has(id)) continue;
+      state.sentIds.add(id);
+      post({ type: "customer", id, text });
+    }
+  }
+
+  function scheduleScan() {
+    clearTimeout(state.scanTimer);
+    state.scanTimer = setTimeout(scan, SCAN_DELAY_MS);
+  }
+
+  // ---- On / off ----
+
+  async function isEnabledHere(settings) {
+    if (!EmpathySettings.isConfigured(settings)) return false;
+    const url = location.href.startsWith("about:") ? topUrl() : location.href;
+    const patterns = EmpathySettings.enabledPatterns(settings);
+    if (!patterns.some((p) => EmpathySettings.urlMatches(p, url))) return false;
+    const paused = await EmpathySettings.loadPaused();
+    return !paused.sites[new URL(topUrl()).origin] && !paused.conversations[conversationKey()];
+  }
+
+  function start() {
+    state.active = true;
+    state.conversation = conversationKey();
+    state.sentIds.clear();
+    connectPort();
+    document.addEventListener("focusin", onFocusIn, true);
+    document.addEventListener("click", onClickAnywhere, true);
+    state.observer = new MutationObserver(scheduleScan);
+    state.observer.observe(document, { childList: true, subtree: true, characterData: true });
+    window.addEventListener("hashchange", restart);
+    if (window === window.top) {
+      document.documentElement.dataset.empathyExtension = "on";
+      document.dispatchEvent(new CustomEvent("empathy-engine:extension"));
+    }
+    const focused = EmpathyDetect.composerFor(EmpathyDetect.deepActiveElement(document), state.rules.composer);
+    if (focused) attach(focused);
+    scan();
+  }
+
+  function stop() {
+    state.active = false;
+    detach();
+    document.removeEventListener("focusin", onFocusIn, true);
+    document.removeEventListener("click", onClickAnywhere, true);
+    window.removeEventListener("hashchange", restart);
+    state.observer?.disconnect();
+    clearTimeout(state.scanTimer);
+    state.port?.disconnect();
+    state.port = null;
+  }
+
+  /** A new conversation (hash route) or changed settings: start over from the current page. */
+  async function restart() {
+    stop();
+    state.settings = await EmpathySettings.load();
+    state.rules = EmpathySettings.rulesFor(state.settings, topUrl());
+    if (await isEnabledHere(state.settings)) start();
+  }
+
+  chrome.storage.onChanged.addListener((changes, area) => {
+    if (area === "local" && (changes.settings || changes.paused)) restart();
+  });
+
+  restart();
+})();
