@@ -16,7 +16,7 @@ from spacy.tokens import Doc
 from .context import MIN_REPEAT_WORDS, Context, PendingFeeling, sentence_around, sentences
 from .findings import Finding
 from .lexicon import Rule
-from .matcher import SPANS_KEY, EmpathyRules
+from .matcher import EmpathyRules
 from .slots import SlotValues, fill, thing_mentioned
 
 # Conversation rules (role: conversation) hold the wording of these nudges as data.
@@ -53,22 +53,21 @@ class Engine:
     # -- single texts -------------------------------------------------------------------
 
     def _doc(self, text: str) -> Doc:
-        doc = self.nlp(text) if self.trained else self.nlp.make_doc(text)
-        return self.component(doc)
+        return self.nlp(text) if self.trained else self.nlp.make_doc(text)
 
     def _matches(self, text: str, role: str) -> list[tuple[Rule, int, int, str]]:
         doc = self._doc(text)
         found = []
-        for span in doc.spans[SPANS_KEY]:
-            rule = self.rules[span.label_]
+        for rule_id, start, end in self.component.match(doc):
+            rule = self.rules[rule_id]
             if rule.role == role:
+                span = doc[start:end]
                 found.append((rule, span.start_char, span.end_char, span.text))
         return found
 
     def matching_rules(self, text: str) -> set[str]:
         """Ids of every rule, of any role, that matches the text (for checking examples)."""
-        doc = self._doc(text)
-        return {span.label_ for span in doc.spans[SPANS_KEY]}
+        return {rule_id for rule_id, _, _ in self.component.match(self._doc(text))}
 
     def analyse(self, text: str, context: Context | None = None) -> list[Finding]:
         """Agent-side rules over one draft or reply."""

@@ -81,8 +81,7 @@ def parse_phrase(phrase: str) -> list[tuple[Word, ...]]:
     sequences = []
     for combo in itertools.product(*slots):
         words = tuple(word for part in combo for word in part)
-        if words:
-            sequences.append(words)
-    if not sequences:
-        raise PhraseSyntaxError(f"{phrase!r} can match nothing (every word is optional)")
+        if not words:
+            raise PhraseSyntaxError(f"{phrase!r} can match nothing (every word is optional)")
+        sequences.append(words)
     return sequences

@@ -34,13 +34,26 @@ def fill(template: str, values: SlotValues) -> str:
     return _SLOT.sub(replace, template)
 
 
+# Without a tagger, a verb after "my parcel" is guessed from its shape and a few common ones.
+_VERBS = {"got", "came", "went", "never", "still", "keeps", "broke", "stopped", "seems", "looks"}
+
+
+def _ends_the_thing(word: str) -> bool:
+    return (
+        word in STOP_WORDS
+        or word in _VERBS
+        or "'" in word
+        or (len(word) > 4 and word.endswith(("ed", "ing")))
+    )
+
+
 def thing_mentioned(text: str) -> str | None:
     """What the customer is writing about, in their words, seen from the agent: "your parcel"."""
     found = None
     for match in _MY_THING.finditer(text):
         words = []
         for word in match.group(1).split():
-            if word.lower() in STOP_WORDS or "'" in word:
+            if _ends_the_thing(word.lower()):
                 break
             words.append(word)
         if words:

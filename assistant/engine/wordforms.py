@@ -32,6 +32,7 @@ class WordForms:
         for form, lemma in self._lemma.items():
             self._forms[lemma].add(form)
         self._known = set(self._lemma) | set(self._forms)
+        self._taught: dict[tuple[int, str], str] = {}  # (vocab, word) -> norm, taught once
 
     def canonical(self, word: str) -> str:
         """The one spelling every form of `word` normalises to (lowercase)."""
@@ -55,12 +56,20 @@ class WordForms:
 
     def teach(self, vocab: Vocab, word: str) -> str:
         """Point every form of `word` (any common casing) at its canonical NORM; return it."""
+        key = (id(vocab), word)
+        if key in self._taught:
+            return self._taught[key]
         if self.is_function_word(word):
-            return word.lower()
-        canonical = self.canonical(word)
-        for form in self.forms(word):
-            for cased in (form, form.capitalize(), form.upper()):
-                vocab[cased].norm_ = canonical
+            canonical = word.lower()
+        else:
+            canonical = self.canonical(word)
+            # Function-word relatives ("'s" of "have", "made" of "make") stay as written.
+            for form in self.forms(word):
+                if self.is_function_word(form):
+                    continue
+                for cased in (form, form.capitalize(), form.upper()):
+                    vocab[cased].norm_ = canonical
+        self._taught[key] = canonical
         return canonical
 
 

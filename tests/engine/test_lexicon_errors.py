@@ -39,7 +39,7 @@ def problems_of(**overrides) -> str:
 )
 def test_broken_entry_names_file_rule_and_problem(overrides: dict, expected: str) -> None:
     message = problems_of(**overrides)
-    assert "team.yml: rule 'test-rule'" in message
+    assert f"team.yml: rule {overrides.get('id', 'test-rule')!r}" in message
     assert expected in message
 
 
