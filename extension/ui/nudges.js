@@ -414,9 +414,10 @@
     onKey(event) {
       const first = this.items[0];
       if (event.key === "Escape" && !this.closed && this.items.length) {
+        const inCard = Boolean(this.shadow.activeElement); // read before hiding the cards drops it
         this.closed = true;
         this.draw();
-        if (this.shadow.activeElement) this.editable.focus({ preventScroll: true });
+        if (inCard) this.editable.focus({ preventScroll: true });
         event.stopPropagation();
         return;
       }

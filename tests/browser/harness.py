@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -114,3 +118,128 @@ def outbox(context: Any) -> list[dict[str, Any]]:
     """The service worker's persistent queue of messages waiting for the server's ack."""
     worker = service_worker(context)
     return worker.evaluate("chrome.storage.local.get('outbox').then((s) => s.outbox || [])")
+
+
+# ---- Page helpers ----
+
+NUDGE_HOST = "empathy-engine-nudges"
+
+
+def open_editor_page(context: Any, url: str) -> Any:
+    """Open a test page and wait until its editor is up (window.testEditor)."""
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_function(
+        "window.testEditorReady ? window.testEditorReady.then(() => true) : !!window.testEditor"
+    )
+    return page
+
+
+def editor_frame(page: Any) -> Any:
+    """The frame that holds the editor: the iframe's for the iframe page, else the page's."""
+    frame_element = page.query_selector("iframe.composer-frame")
+    return frame_element.content_frame() if frame_element else page.main_frame
+
+
+def type_into_editor(page: Any, text: str) -> None:
+    page.evaluate("window.testEditor.root.focus()")
+    page.keyboard.type(text)
+
+
+def editor_text(page: Any) -> str:
+    return page.evaluate("window.testEditor.text()")
+
+
+def editor_html(page: Any) -> str:
+    return page.evaluate("window.testEditor.root.innerHTML")
+
+
+def wait_for_nudge(frame: Any, rule: str | None = None, timeout: float = 10.0) -> Any:
+    selector = f".card[data-empathy-nudge='{rule}']" if rule else ".card[data-empathy-nudge]"
+    card = frame.locator(f"{NUDGE_HOST} {selector}").first
+    card.wait_for(state="visible", timeout=timeout * 1000)
+    return card
+
+
+def marks(frame: Any) -> list[dict[str, Any]]:
+    """Highlight boxes drawn by the overlay, with their rule ids."""
+    return frame.evaluate(
+        """(host) => [...(document.querySelector(host)?.shadowRoot.querySelectorAll('.mark') || [])]
+              .map((m) => ({rule: m.dataset.empathyNudge, ...m.getBoundingClientRect().toJSON()}))""",
+        NUDGE_HOST,
+    )
+
+
+def text_under(frame: Any, x: float, y: float) -> dict[str, Any] | None:
+    """The text node and offset the browser itself places at a point (overlays let clicks through)."""
+    return frame.evaluate(
+        """([x, y]) => {
+            const r = document.caretRangeFromPoint(x, y);
+            if (!r || r.startContainer.nodeType !== Node.TEXT_NODE) return null;
+            return {data: r.startContainer.data, offset: r.startOffset};
+        }""",
+        [x, y],
+    )
+
+
+def layout(page: Any) -> list[list[float]]:
+    """Positions and sizes of every element in the page's body: the page's own layout."""
+    return page.evaluate(
+        """() => [...document.body.querySelectorAll('*')].map((e) => {
+            const r = e.getBoundingClientRect();
+            return [r.x, r.y, r.width, r.height].map((v) => Math.round(v * 10) / 10);
+        })"""
+    )
+
+
+# ---- A server this test can stop and start again (same port, same database) ----
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RestartableServer:
+    """`python server.py` on a fixed loopback port with its own SQLite file."""
+
+    def __init__(self, folder: Path, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.database_url = f"sqlite:///{folder / 'empathy.sqlite3'}"
+        self.log = folder / "server.log"
+        self.env = {**os.environ, "DATABASE_URL": self.database_url, "EMPATHY_DEMO": "0", **env}
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "server.py", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=REPO,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=open(self.log, "a"),  # noqa: SIM115 (lives as long as the process)
+            text=True,
+        )
+        line = self.process.stdout.readline()
+        if "serving on" not in line:
+            raise RuntimeError(f"server did not start: {line!r}; see {self.log}")
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def new_token(self, name: str = "agent") -> str:
+        """A fresh agent's token, through the server's own CLI."""
+        done = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "server", "agents", "create", name],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return done.stdout.strip().splitlines()[-1]
