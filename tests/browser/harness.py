@@ -205,6 +205,7 @@ class RestartableServer:
     """`python server.py` on a fixed loopback port with its own SQLite file."""
 
     def __init__(self, folder: Path, **env: str) -> None:
+        # Demo off: the "default" team and its agents are this test's alone.
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.database_url = f"sqlite:///{folder / 'empathy.sqlite3'}"
@@ -231,10 +232,10 @@ class RestartableServer:
             self.process.wait(timeout=10)
             self.process = None
 
-    def new_token(self, name: str = "agent") -> str:
-        """A fresh agent's token, through the server's own CLI."""
+    def cli(self, *args: str) -> str:
+        """Run the server's own Flask CLI against this server's database."""
         done = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "server", "agents", "create", name],
+            [sys.executable, "-m", "flask", "--app", "server", *args],
             cwd=REPO,
             env=self.env,
             capture_output=True,
@@ -242,4 +243,8 @@ class RestartableServer:
             timeout=120,
             check=True,
         )
-        return done.stdout.strip().splitlines()[-1]
+        return done.stdout.strip()
+
+    def new_token(self, name: str = "agent") -> str:
+        """A fresh agent's token (in team "default"); the CLI prints it alone on the last line."""
+        return self.cli("agents", "create", name).splitlines()[-1]

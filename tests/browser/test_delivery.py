@@ -1,0 +1,160 @@
+"""What leaves the browser, checked where it lands: the server's database. Customer and sent
+messages are delivered exactly once, through a server restart; pages that are not enabled (or
+opted out) send nothing; a customer left waiting brings a nudge without any typing."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import conversations, stored_messages
+from .harness import (
+    RestartableServer,
+    configure,
+    open_editor_page,
+    outbox,
+    type_into_editor,
+    wait_for_nudge,
+)
+
+CUSTOMER_TEXTS = [
+    "My order #4411 never arrived and I'm really upset.",
+    "I have been waiting for two weeks!",
+]
+
+
+def eventually(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll until check() is truthy (the browser and server work asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            assert result, f"timed out waiting for {what}"
+            return result
+        time.sleep(0.1)
+
+
+def add_customer_message(page: Any, text: str) -> None:
+    page.evaluate(
+        """(text) => {
+            const li = document.createElement('li');
+            li.className = 'msg customer';
+            const span = document.createElement('span');
+            span.className = 'text';
+            span.textContent = text;
+            li.append(span);
+            document.querySelector('#thread').append(li);
+        }""",
+        text,
+    )
+
+
+def test_customer_messages_are_sent_once_even_after_a_reload(
+    extension: Any, empathy_server: Any, pages: Any
+) -> None:
+    url = pages.url("textarea.html") + "?reload-test"
+    page = open_editor_page(extension, url)
+    like = f"%{pages.origin}/on/pages/textarea.html%"
+
+    def texts() -> list[str]:
+        return [text for _, author, text in stored_messages(empathy_server.database_url, like)]
+
+    eventually(lambda: len(texts()) >= 2, what="the customer messages to be stored")
+    page.reload()
+    page.wait_for_function("!!window.testEditor")
+    add_customer_message(page, "Hello? Anyone there?")
+    eventually(lambda: len(texts()) >= 3, what="the new customer message")
+    assert sorted(texts()) == sorted([*CUSTOMER_TEXTS, "Hello? Anyone there?"])
+    authors = [author for _, author, _ in stored_messages(empathy_server.database_url, like)]
+    assert set(authors) == {"customer"}
+
+
+@pytest.mark.parametrize("page_url", ["disabled site", "opted out"])
+def test_nothing_is_sent_from_pages_not_enabled(
+    extension: Any, empathy_server: Any, pages: Any, page_url: str
+) -> None:
+    # A control page on an enabled site proves the extension is live in this browser.
+    control = open_editor_page(extension, pages.url("contenteditable.html"))
+    type_into_editor(control, "Calm down please.")
+    wait_for_nudge(control, "calm-down")
+
+    if page_url == "disabled site":
+        url = pages.url("textarea.html", enabled=False)
+    else:
+        url = pages.url("optout.html")
+    page = open_editor_page(extension, url)
+    type_into_editor(page, "Please calm down, as per our policy.")
+    page.locator("#send").click()
+    # The control page's next draft is answered, so anything the other page sent would be too.
+    control.bring_to_front()
+    control.keyboard.type(" Relax.")
+    control.wait_for_timeout(1500)
+    assert page.locator("empathy-engine-nudges").count() == 0
+
+    stored = stored_messages(empathy_server.database_url, "%")
+    assert not [m for m in stored if "as per our policy" in m[2]], stored
+    if page_url == "disabled site":
+        assert not [c for c in conversations(empathy_server.database_url) if "/off/" in c]
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[RestartableServer]:
+    """A server this test may stop and restart."""
+    server = RestartableServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_queue_survives_a_server_restart_without_loss_or_duplicates(
+    browser: Any, own_server: RestartableServer, pages: Any, settings_for: Any
+) -> None:
+    configure(browser, settings_for(own_server.url, own_server.new_token()))
+    page = open_editor_page(browser, pages.url("textarea.html") + "?restart-test")
+    db = own_server.database_url
+
+    eventually(lambda: len(stored_messages(db)) == 2, what="the first customer messages")
+    own_server.stop()
+
+    # While the server is down: two more customer messages and a sent reply.
+    add_customer_message(page, "Are you still there?")
+    add_customer_message(page, "This is taking forever.")
+    type_into_editor(page, "I'm here, and I'm looking at your order right now.")
+    page.locator("#send").click()
+    queued = eventually(lambda: len(outbox(browser)) == 3 and outbox(browser), what="3 queued")
+    assert sorted(e["frame"]["type"] for e in queued) == ["customer", "customer", "sent"]
+
+    own_server.start()
+    eventually(lambda: not outbox(browser), timeout=40, what="the outbox to drain after restart")
+    stored = stored_messages(db)
+    ids = Counter(client_id for client_id, _, _ in stored)
+    assert all(count == 1 for count in ids.values()), ids
+    assert [(author, text) for _, author, text in stored] == [
+        ("customer", CUSTOMER_TEXTS[0]),
+        ("customer", CUSTOMER_TEXTS[1]),
+        ("customer", "Are you still there?"),
+        ("customer", "This is taking forever."),
+        ("agent", "I'm here, and I'm looking at your order right now."),
+    ]
+    page.close()
+
+
+def test_customer_left_waiting_brings_a_nudge_without_typing(
+    browser: Any, own_server: RestartableServer, pages: Any, settings_for: Any
+) -> None:
+    token = own_server.new_token()
+    own_server.cli("teams", "set-wait", "default", "2")  # customers count as waiting after 2 s
+    configure(browser, settings_for(own_server.url, token))
+    page = open_editor_page(browser, pages.url("textarea.html") + "?waiting-test")
+    page.evaluate("window.testEditor.root.focus()")  # the composer is there; nothing typed
+    card = wait_for_nudge(page, "customer-waiting", timeout=20)
+    assert card.locator(".message").text_content()
+    assert page.evaluate("window.testEditor.text()") == ""
+    card.locator("button.apply").first.click()  # a quick "I'm still on it" goes into the box
+    page.wait_for_function("window.testEditor.text().length > 0")
+    page.close()
