@@ -329,7 +329,7 @@
         const span = locate(text, item);
         if (!span) continue;
         for (const r of spanRects(this.editable, this.mirror, span.start, span.end)) {
-          const mark = make("div", `mark ${item.severity === "warning" ? "warning" : "suggestion"}`);
+          const mark = make("div", `mark severity-${item.severity === "warning" ? "warning" : "suggestion"}`);
           mark.dataset.empathyNudge = item.rule;
           Object.assign(mark.style, {
             left: `${r.left}px`, top: `${r.top}px`, width: `${r.width}px`, height: `${r.height}px`,
@@ -346,7 +346,7 @@
     }
 
     card(item, index) {
-      const card = make("section", `card ${item.severity === "warning" ? "warning" : "suggestion"}`);
+      const card = make("section", `card severity-${item.severity === "warning" ? "warning" : "suggestion"}`);
       card.dataset.empathyNudge = item.rule;
       card.tabIndex = -1;
       card.setAttribute("aria-label", "Empathy nudge");

@@ -41,7 +41,7 @@ def playwright_instance() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def browser(playwright_instance: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One Chromium for the session (launching costs seconds); tests reset the extension's settings."""
+    """One Chromium for the session (launching costs seconds); each test sets its own settings."""
     context = launch(playwright_instance, tmp_path_factory.mktemp("chromium-profile"))
     service_worker(context)
     yield context
@@ -60,7 +60,12 @@ def settings_for(pages: PageServer) -> Any:
             "demoEnabled": False,
             "sites": [enabled],
             "rules": [
-                {"pattern": enabled, "composer": "", "customer": ".msg.customer .text", "customerName": ""}
+                {
+                    "pattern": enabled,
+                    "composer": "",
+                    "customer": ".msg.customer .text",
+                    "customerName": "",
+                }
             ],
             **extra,
         }

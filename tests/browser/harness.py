@@ -100,7 +100,10 @@ def configure(context: Any, settings: dict[str, Any]) -> None:
     """Store settings as the options page would and wait until the content script is registered."""
     worker = service_worker(context)
     worker.evaluate(
-        "async (s) => { await chrome.storage.local.clear(); await chrome.storage.local.set({settings: s}); }",
+        """async (s) => {
+            await chrome.storage.local.clear();
+            await chrome.storage.local.set({settings: s});
+        }""",
         settings,
     )
     want = sorted(settings.get("sites", []))
@@ -164,14 +167,18 @@ def wait_for_nudge(frame: Any, rule: str | None = None, timeout: float = 10.0) -
 def marks(frame: Any) -> list[dict[str, Any]]:
     """Highlight boxes drawn by the overlay, with their rule ids."""
     return frame.evaluate(
-        """(host) => [...(document.querySelector(host)?.shadowRoot.querySelectorAll('.mark') || [])]
-              .map((m) => ({rule: m.dataset.empathyNudge, ...m.getBoundingClientRect().toJSON()}))""",
+        """(host) => {
+            const root = document.querySelector(host)?.shadowRoot;
+            return [...(root ? root.querySelectorAll('.mark') : [])].map((m) => ({
+                rule: m.dataset.empathyNudge, ...m.getBoundingClientRect().toJSON(),
+            }));
+        }""",
         NUDGE_HOST,
     )
 
 
 def text_under(frame: Any, x: float, y: float) -> dict[str, Any] | None:
-    """The text node and offset the browser itself places at a point (overlays let clicks through)."""
+    """Text node and offset the browser itself finds at a point (overlays let clicks through)."""
     return frame.evaluate(
         """([x, y]) => {
             const r = document.caretRangeFromPoint(x, y);

@@ -23,7 +23,16 @@ from .harness import (
 )
 
 DRAFT = "Please calm down, I will check your order now."
-EDITORS = ["textarea", "contenteditable", "quill", "tiptap", "ckeditor", "trix", "lexical", "iframe"]
+EDITORS = [
+    "textarea",
+    "contenteditable",
+    "quill",
+    "tiptap",
+    "ckeditor",
+    "trix",
+    "lexical",
+    "iframe",
+]
 
 
 def expected_textarea_box(page: Any, prefix: str, words: str) -> dict[str, float]:

@@ -1,0 +1,127 @@
+"""The server's /demo agent desktop (with and without the extension), the options page and the
+popup, in the real browser against the real server."""
+
+from __future__ import annotations
+
+import os
+import re
+import urllib.request
+from typing import Any
+
+from playwright.sync_api import expect
+
+from .harness import REPO, configure, service_worker, wait_for_nudge
+
+COLD_REPLY = "Please calm down, we will look into it."
+SCREENSHOT = REPO / "docs" / "images" / "demo-nudge.png"
+
+
+def open_demo(context: Any, demo_url: str) -> Any:
+    with urllib.request.urlopen(demo_url) as response:  # fail clearly if the page's script 404s
+        html = response.read().decode()
+    for script in ("/ui/nudges.js", "/static/demo.js"):
+        assert script in html, f"/demo does not load {script}"
+        with urllib.request.urlopen(demo_url.rsplit("/demo", 1)[0] + script) as response:
+            assert response.status == 200, f"{script} is not served"
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(demo_url)
+    page.errors = errors
+    return page
+
+
+def play_first_scenario(page: Any) -> None:
+    page.locator(".scenario").first.click()
+    page.locator("[data-role='customer-message']").first.wait_for(timeout=10000)
+
+
+def test_demo_page_shows_nudges_with_its_own_client(browser: Any, empathy_server: Any) -> None:
+    configure(browser, {})  # extension not configured: the page talks to the server itself
+    page = open_demo(browser, empathy_server.demo_url)
+    play_first_scenario(page)
+    page.locator("#reply").click()
+    page.keyboard.type(COLD_REPLY)
+    card = wait_for_nudge(page, "calm-down")
+    assert card.locator(".question").text_content() == "How would I feel if I were that person?"
+    if os.environ.get("EMPATHY_SCREENSHOTS"):  # refreshes the picture in docs/extension.md
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT))
+    card.locator("button.apply").first.click()
+    expect(page.locator("#reply")).not_to_have_value(re.compile("calm down", re.IGNORECASE))
+    page.keyboard.press("Enter")
+    page.locator("[data-role='agent-message']").first.wait_for()
+    assert page.locator("#reply").input_value() == ""
+    assert not page.errors, page.errors
+    page.close()
+
+
+def test_extension_takes_over_the_demo_page(
+    browser: Any, empathy_server: Any, settings_for: Any
+) -> None:
+    settings = settings_for(empathy_server.url, empathy_server.token)
+    configure(browser, {**settings, "demoEnabled": True})
+    page = open_demo(browser, empathy_server.demo_url)
+    expect(page.locator("html")).to_have_attribute("data-empathy-extension", "on")
+    play_first_scenario(page)
+    page.locator("#reply").click()
+    page.keyboard.type(COLD_REPLY)
+    wait_for_nudge(page, "calm-down")
+    # One overlay only: the page handed its client over to the extension.
+    assert page.locator("empathy-engine-nudges").count() == 1
+    assert page.locator("#connection").text_content() == "Using the Empathy Engine extension"
+    page.close()
+
+
+def options_page(context: Any) -> Any:
+    extension_id = service_worker(context).url.split("/")[2]
+    page = context.new_page()
+    page.goto(f"chrome-extension://{extension_id}/options/options.html")
+    return page
+
+
+def test_options_page_validates_saves_and_tests_the_connection(
+    browser: Any, empathy_server: Any
+) -> None:
+    configure(browser, {})
+    page = options_page(browser)
+    page.get_by_label("Server URL").fill("not a url")
+    page.get_by_label("Agent token").fill("")
+    page.get_by_label("Sites").fill("desk.example.com")
+    page.get_by_role("button", name="Save").click()
+    errors = page.locator("#errors li").all_text_contents()
+    assert any("Server URL" in e for e in errors), errors
+    assert any("Agent token" in e for e in errors), errors
+    assert any("match pattern" in e for e in errors), errors
+    stored = service_worker(browser).evaluate("chrome.storage.local.get('settings')")
+    assert stored == {"settings": {}}, "invalid settings were saved"
+
+    page.get_by_label("Server URL").fill(empathy_server.url)
+    page.get_by_label("Agent token").fill("wrong-token")
+    page.get_by_role("button", name="Test connection").click()
+    page.locator("#status.bad").wait_for()
+    assert "refused" in page.locator("#status").text_content()
+
+    page.get_by_label("Agent token").fill(empathy_server.token)
+    page.get_by_role("button", name="Test connection").click()
+    page.locator("#status.ok").wait_for()
+
+    page.get_by_label("Sites").fill("https://desk.example.com/*")
+    page.get_by_label("Add a preset").select_option(label="Zammad")
+    page.get_by_role("button", name="Save").click()
+    page.locator("#status.ok").wait_for()
+    stored = service_worker(browser).evaluate("chrome.storage.local.get('settings')")["settings"]
+    assert stored["serverUrl"] == empathy_server.url
+    assert stored["token"] == empathy_server.token
+    assert stored["sites"] == ["https://desk.example.com/*", "https://*.zammad.com/*"]
+    assert stored["rules"][0]["composer"] == ".articleNewEdit-body[contenteditable]"
+    page.close()
+
+
+def test_popup_shows_the_state(browser: Any, empathy_server: Any, settings_for: Any) -> None:
+    configure(browser, {})
+    extension_id = service_worker(browser).url.split("/")[2]
+    popup = browser.new_page()
+    popup.goto(f"chrome-extension://{extension_id}/popup/popup.html")
+    popup.locator("#state[data-state='not-configured']").wait_for()
+    popup.close()
