@@ -11,28 +11,28 @@
     rules: [], // per-site selectors: {pattern, composer, customer, customerName}
   });
 
-  // Selectors taken from the projects' public markup (see docs/extension.md).
+  // Selectors from the projects' public markup (docs/extension.md says which were checked how).
   const PRESETS = Object.freeze({
     chatwoot: {
       label: "Chatwoot",
       pattern: "https://app.chatwoot.com/*",
-      composer: ".reply-box .ProseMirror, .reply-box textarea",
-      customer: ".conversation-panel li.left .message-text__wrap, [data-bubble-name][class*='left'] .text-content",
-      customerName: ".conversation-header .user--name, .conv-header .user--name",
+      composer: ".ProseMirror-woot-style",
+      customer: ".conversation-panel li.left .message-text__wrap",
+      customerName: ".conversation--header .user--name",
     },
     zammad: {
       label: "Zammad",
       pattern: "https://*.zammad.com/*",
-      composer: ".articleNewEdit-body[contenteditable]",
-      customer: ".ticket-article-item.customer .richtext-content, .ticket-article-item.customer .textBubble-content",
-      customerName: ".ticketZoom-header .ticket-title .user-popover, .tabsSidebar .user-popover",
+      composer: ".articleNewEdit-body",
+      customer: ".ticket-article-item.customer .textBubble-content",
+      customerName: "",
     },
     freescout: {
       label: "FreeScout",
       pattern: "https://*/conversation/*",
-      composer: ".note-editable, #body",
-      customer: ".thread-type-customer .thread-content",
-      customerName: ".conv-customer-block .customer-name",
+      composer: ".note-editable",
+      customer: ".thread.thread-type-customer .thread-body",
+      customerName: "",
     },
     demo: {
       label: "Empathy Engine demo",

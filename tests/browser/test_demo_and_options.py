@@ -114,7 +114,7 @@ def test_options_page_validates_saves_and_tests_the_connection(
     assert stored["serverUrl"] == empathy_server.url
     assert stored["token"] == empathy_server.token
     assert stored["sites"] == ["https://desk.example.com/*", "https://*.zammad.com/*"]
-    assert stored["rules"][0]["composer"] == ".articleNewEdit-body[contenteditable]"
+    assert stored["rules"][0]["composer"] == ".articleNewEdit-body"
     page.close()
 
 
