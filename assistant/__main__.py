@@ -50,6 +50,11 @@ def build_parser() -> Parser:
         default=os.environ.get("EMPATHY_LEXICONS", str(DEFAULT_LEXICONS)),
         help="lexicon directory or file (default: the repository's lexicons/)",
     )
+    parser.add_argument(
+        "--pipeline",
+        default=os.environ.get("EMPATHY_SPACY_PIPELINE") or None,
+        help="a trained spaCy pipeline to use (e.g. en_core_web_sm); default: none needed",
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     check = commands.add_parser("check", help="analyse one message per line")
     check.add_argument("--role", choices=("agent", "customer"), default="agent")
@@ -63,11 +68,13 @@ def build_parser() -> Parser:
     return parser
 
 
-def load_engine(path: str) -> Engine:
+def load_engine(args: argparse.Namespace) -> Engine:
     try:
-        return Engine(load_rules(path))
+        return Engine(load_rules(args.lexicons), pipeline=args.pipeline)
     except LexiconError as error:
         raise UsageError(f"broken lexicon: {error.problems[0]}") from None
+    except OSError as error:  # spaCy's "can't find model"
+        raise UsageError(f"cannot load pipeline {args.pipeline!r}: {error}") from None
 
 
 def _open_inputs(files: list[str]) -> list[tuple[str, TextIO]]:
@@ -103,7 +110,7 @@ def _text_report(name: str, number: int, line: str, findings: list[Finding]) -> 
 
 
 def run_check(args: argparse.Namespace, out: TextIO) -> int:
-    engine = load_engine(args.lexicons)
+    engine = load_engine(args)
     analyse = engine.feelings if args.role == "customer" else engine.analyse
     inputs = _open_inputs(args.files)
     try:
@@ -124,7 +131,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
 
 def run_lint(args: argparse.Namespace, out: TextIO) -> int:
     try:
-        engine = Engine(load_rules(args.lexicons))
+        engine = Engine(load_rules(args.lexicons), pipeline=args.pipeline)
     except LexiconError as error:
         out.write("\n".join(error.problems) + "\n")
         return 1
@@ -136,7 +143,7 @@ def run_lint(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_eval(args: argparse.Namespace, out: TextIO) -> int:
-    engine = load_engine(args.lexicons)
+    engine = load_engine(args)
     try:
         rows = read_phrase_tsv(Path(args.file))
     except (OSError, ValueError, UnicodeDecodeError) as error:
@@ -146,7 +153,7 @@ def run_eval(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_eval_feelings(args: argparse.Namespace, out: TextIO) -> int:
-    engine = load_engine(args.lexicons)
+    engine = load_engine(args)
     try:
         rows = read_goemotions(Path(args.file))
     except (OSError, ValueError, IndexError, UnicodeDecodeError) as error:

@@ -1,6 +1,6 @@
 """Per-message analysis latency and throughput on real agent replies.
 
-    python bench/engine_latency.py [--limit N] [--repeat R]
+    python bench/engine_latency.py [--limit N] [--repeat R] [--lexicons DIR]
 
 Reads the agent side (SYSTEM) of ../shared/data/sgd/turns.tsv, analyses each reply
 with the default lexicons (Engine.analyse) on one core, and compares with spaCy's bare
@@ -53,12 +53,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--lexicons", default=str(REPO / "lexicons"))
     args = parser.parse_args()
     if not TURNS.exists():
         sys.exit(f"{TURNS} not found: this benchmark reads ../shared beside the repository")
 
     texts = agent_replies(args.limit)
-    rules = load_rules(REPO / "lexicons")
+    rules = load_rules(args.lexicons)
     started = time.perf_counter()
     engine = Engine(rules)
     compile_ms = (time.perf_counter() - started) * 1000

@@ -58,7 +58,7 @@ class Engine:
     def _matches(self, text: str, role: str) -> list[tuple[Rule, int, int, str]]:
         doc = self._doc(text)
         found = []
-        for rule_id, start, end in self.component.match(doc):
+        for rule_id, start, end in self.component.match(doc, role):
             rule = self.rules[rule_id]
             if rule.role == role:
                 span = doc[start:end]

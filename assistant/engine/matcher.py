@@ -16,6 +16,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -26,9 +27,12 @@ from .wordforms import WordForms, shared_word_forms
 
 SPANS_KEY = "empathy"
 EXCEPTION_SUFFIX = "#except"
-PHRASE_ATTRS = ("NORM", "LOWER", "ORTH", "SHAPE")
+TRIGGER = "#trigger"  # an anchor word of a Matcher pattern was seen: run the Matcher
+PHRASE_ATTRS = ("NORM", "SHAPE")
+_CHECKED_ATTRS = {"NORM": "norm_", "LOWER": "lower_", "ORTH": "orth_", "TEXT": "orth_"}
 
 Match = tuple[str, int, int]
+Check = tuple[int, str, str]  # (token offset in the match, Token attribute, required value)
 TokenPattern = list[dict]
 
 
@@ -43,11 +47,14 @@ class EmpathyRules:
         self.name = name
         self.word_forms: WordForms = shared_word_forms()
         self.phrase_matchers = {attr: PhraseMatcher(nlp.vocab, attr=attr) for attr in PHRASE_ATTRS}
+        # key of a phrase with LOWER/ORTH words -> (rule key, checks on the matched tokens)
+        self._checks: dict[str, tuple[str, list[Check]]] = {}
         self.token_matcher = Matcher(nlp.vocab, validate=True)
         self.rules: dict[str, Rule] = {}
         self._word_tokens: dict[Word, list[dict]] = {}
-        # key of a NORM phrase with exact words -> (rule key, [(token offset, lowercase)])
-        self._exact_checks: dict[str, tuple[str, list[tuple[int, str]]]] = {}
+        self._always_run_matcher = False
+        self._roles_of: dict[str, set[str]] = defaultdict(set)  # which roles use a matcher
+        self._matchers_for: dict[str | None, list[PhraseMatcher]] = {}
 
     def add_rules(self, rules: Iterable[Rule]) -> None:
         rules = list(rules)
@@ -63,6 +70,12 @@ class EmpathyRules:
                 problems.append(f"{rule.source}: rule {rule.id!r}: {_first_line(error)}")
         if problems:
             raise LexiconError(problems)
+        # Matching runs per keystroke: decide once which matchers each role needs.
+        self._matchers_for = {
+            role: [m for a, m in self.phrase_matchers.items() if role in self._roles_of[a]]
+            for role in {role for roles in self._roles_of.values() for role in roles}
+        }
+        self._matchers_for[None] = [m for m in self.phrase_matchers.values() if len(m)]
 
     def _teach(self, rule: Rule) -> None:
         for phrase in rule.patterns + rule.exceptions:
@@ -79,8 +92,9 @@ class EmpathyRules:
         self.rules[rule.id] = rule
         patterns = self._phrase_patterns(rule.patterns)
         patterns += [self._normalise_lemmas(list(p)) for p in rule.tokens]
-        self._add_patterns(rule.id, patterns)
-        self._add_patterns(rule.id + EXCEPTION_SUFFIX, self._phrase_patterns(rule.exceptions))
+        self._add_patterns(rule.id, patterns, rule.role)
+        exceptions = self._phrase_patterns(rule.exceptions)
+        self._add_patterns(rule.id + EXCEPTION_SUFFIX, exceptions, rule.role)
 
     def _phrase_patterns(self, phrases: Iterable[str]) -> list[TokenPattern]:
         """Plain phrases as token patterns: NORM per token, LOWER for exact words."""
@@ -97,43 +111,74 @@ class EmpathyRules:
             self._word_tokens[word] = [{key: t.lower_ if word.exact else t.norm_} for t in doc]
         return self._word_tokens[word]
 
-    def _add_patterns(self, key: str, patterns: list[TokenPattern]) -> None:
-        phrase_docs: dict[str, list[Doc]] = defaultdict(list)
-        matcher_patterns = []
+    def _add_patterns(self, key: str, patterns: list[TokenPattern], role: str) -> None:
+        plain: dict[str, list[Doc]] = defaultdict(list)
+        matcher_patterns, plans = [], []
         for pattern in patterns:
-            routed = self._as_phrase_docs(pattern)
-            checked = None if routed else self._as_checked_norm_doc(pattern)
-            if routed:
-                phrase_docs[routed[0]].extend(routed[1])
-            elif checked:
-                exact_key = f"{key}#exact{len(self._exact_checks)}"
-                self._exact_checks[exact_key] = (key, checked[1])
-                self.phrase_matchers["NORM"].add(exact_key, [checked[0]])
-            else:
+            plan = self._phrase_plan(pattern)
+            if plan is None:
                 matcher_patterns.append(pattern)
-        for attr, docs in phrase_docs.items():
+                self._add_trigger(pattern)
+                self._roles_of["NORM"].add(role)
+                continue
+            plans.append(plan)
+            for attr, doc, checks in plan:
+                if checks:  # its own key, so a match can be checked against its exact words
+                    checked_key = f"{key}#checked{len(self._checks)}"
+                    self._checks[checked_key] = (key, checks)
+                    self.phrase_matchers[attr].add(checked_key, [doc])
+                else:
+                    plain[attr].append(doc)
+        for attr, docs in plain.items():
             self.phrase_matchers[attr].add(key, docs)
+        for attr, _, _ in (step for p in plans for step in p):
+            self._roles_of[attr].add(role)
         if matcher_patterns:
             self.token_matcher.add(key, matcher_patterns)
 
-    def _as_phrase_docs(self, pattern: TokenPattern) -> tuple[str, list[Doc]] | None:
-        """A pattern of one attribute with plain values (or IN lists) as phrase docs."""
-        attrs, choices = set(), []
-        for token in pattern:
-            if len(token) != 1:
-                return None
-            ((attr, value),) = token.items()
-            attr = "ORTH" if attr == "TEXT" else attr
-            options = value["IN"] if isinstance(value, dict) and set(value) == {"IN"} else [value]
-            if attr not in PHRASE_ATTRS or not all(isinstance(o, str) and o for o in options):
-                return None
-            attrs.add(attr)
-            choices.append(options)
-        if len(attrs) != 1 or _product_size(choices) > MAX_SEQUENCES:
+    def _phrase_plan(self, pattern: TokenPattern) -> list[tuple[str, Doc, list[Check]]] | None:
+        """How to match this pattern with PhraseMatchers alone, or None if it can't be.
+
+        Every word attribute matches on NORM; LOWER and ORTH values become a check on the
+        matched tokens, so one PhraseMatcher call covers them all."""
+        variants = _expand_sets(pattern)
+        if len(variants) > MAX_SEQUENCES:
             return None
-        attr = attrs.pop()
-        docs = [self._doc_of(attr, words) for words in itertools.product(*choices)]
-        return (attr, docs) if all(docs) else None
+        plan = []
+        for variant in variants:
+            items = [next(iter(t.items())) if len(t) == 1 else (None, None) for t in variant]
+            if any(not isinstance(value, str) or not value for _, value in items):
+                return None
+            attrs = {attr for attr, _ in items}
+            if attrs == {"SHAPE"}:
+                plan.append(("SHAPE", self._doc_of("SHAPE", [v for _, v in items]), []))
+            elif attrs <= set(_CHECKED_ATTRS):
+                norms = [self._norm_of(attr, value) for attr, value in items]
+                checks = [
+                    (offset, _CHECKED_ATTRS[attr], value)
+                    for offset, (attr, value) in enumerate(items)
+                    if attr != "NORM"
+                ]
+                plan.append(("NORM", self._doc_of("NORM", norms), checks))
+            else:
+                return None
+        return plan if all(doc is not None for _, doc, _ in plan) else None
+
+    def _norm_of(self, attr: str, value: str) -> str:
+        """The NORM a text token with this attribute value will carry."""
+        if attr == "NORM":
+            return value
+        tokens = self.nlp.make_doc(value)  # "n't" takes its norm from the tokenizer's rules
+        return tokens[0].norm_ if len(tokens) == 1 else self.nlp.vocab[value].norm_
+
+    def _add_trigger(self, pattern: TokenPattern) -> None:
+        """The Matcher only runs on texts holding one of its patterns' anchor words."""
+        sequences = _anchor(pattern)
+        if sequences is None:
+            self._always_run_matcher = True
+            return
+        docs = [self._doc_of("NORM", [self._norm_of(a, v) for a, v in seq]) for seq in sequences]
+        self.phrase_matchers["NORM"].add(TRIGGER, docs)
 
     def _doc_of(self, attr: str, values: Iterable[str]) -> Doc | None:
         """A pattern doc whose tokens carry these attribute values (None if impossible)."""
@@ -143,22 +188,7 @@ class EmpathyRules:
             for token, value in zip(doc, values, strict=True):
                 token.norm_ = value
             return doc
-        name = _ATTR_NAMES[attr]
-        return doc if [getattr(t, name) for t in doc] == values else None
-
-    def _as_checked_norm_doc(self, pattern: TokenPattern) -> tuple[Doc, list] | None:
-        """A phrase with exact words: match on NORM, then check those words' lowercase."""
-        words, checks = [], []
-        for offset, token in enumerate(pattern):
-            if len(token) != 1:
-                return None
-            ((attr, value),) = token.items()
-            if attr not in ("NORM", "LOWER") or not isinstance(value, str):
-                return None
-            words.append(value if attr == "NORM" else self.nlp.vocab[value].norm_)
-            if attr == "LOWER":
-                checks.append((offset, value))
-        return self._doc_of("NORM", words), checks
+        return doc if [token.shape_ for token in doc] == values else None
 
     def _normalise_lemmas(self, pattern: TokenPattern) -> TokenPattern:
         """LEMMA works without a lemmatizer: it becomes the canonical NORM."""
@@ -185,24 +215,28 @@ class EmpathyRules:
         doc.spans[SPANS_KEY] = [Span(doc, s, e, label=rule) for rule, s, e in self.match(doc)]
         return doc
 
-    def match(self, doc: Doc) -> list[Match]:
-        """(rule id, start token, end token) for every match that survives the filters."""
+    def match(self, doc: Doc, role: str | None = None) -> list[Match]:
+        """(rule id, start token, end token) for every match that survives the filters.
+
+        With a role, matchers holding no rule of that role are skipped (results may still
+        include other roles' rules; callers filter)."""
         raw = []
-        for matcher in self.phrase_matchers.values():
-            if len(matcher):
-                raw += matcher(doc)
-        if len(self.token_matcher):
-            raw += self.token_matcher(doc)
-        if not raw:  # the common case: a reply with nothing to say about it
-            return []
+        for matcher in self._matchers_for.get(role, ()):
+            raw += matcher(doc)
+        if not raw and not self._always_run_matcher:
+            return []  # the common case: a reply with nothing to say about it
         strings = self.nlp.vocab.strings
+        labelled = [(strings[key], start, end) for key, start, end in raw]
+        if self._always_run_matcher or any(label == TRIGGER for label, _, _ in labelled):
+            labelled += [(strings[k], s, e) for k, s, e in self.token_matcher(doc)]
         by_rule: dict[str, list[tuple[int, int]]] = defaultdict(list)
         exceptions: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for key, start, end in raw:
-            label = strings[key]
-            if label in self._exact_checks:
-                label, checks = self._exact_checks[label]
-                if any(doc[start + offset].lower_ != lower for offset, lower in checks):
+        for label, start, end in labelled:
+            if label == TRIGGER:
+                continue
+            if label in self._checks:
+                label, checks = self._checks[label]
+                if any(getattr(doc[start + i], name) != value for i, name, value in checks):
                     continue
             if label.endswith(EXCEPTION_SUFFIX):
                 exceptions[label.removesuffix(EXCEPTION_SUFFIX)].append((start, end))
@@ -219,7 +253,61 @@ class EmpathyRules:
         return sorted(kept, key=lambda m: (m[1], m[2]))
 
 
-_ATTR_NAMES = {"NORM": "norm_", "LOWER": "lower_", "ORTH": "orth_", "SHAPE": "shape_"}
+def _anchor(pattern: TokenPattern) -> list[list[tuple[str, str]]] | None:
+    """Word sequences at least one of which every match of the pattern contains: the
+    longest run of plain tokens, so the Matcher wakes up for "i wo n't", not every "i"."""
+    runs: list[list[tuple[str, list[str]]]] = [[]]
+    for token in pattern:
+        plain = _plain_values(token)
+        if plain is None:
+            runs.append([])
+        else:
+            runs[-1].append(plain)
+    runs = [run for run in runs if run and _product_size([v for _, v in run]) <= 64]
+    if not runs:
+        return None
+    best = max(runs, key=lambda run: (len(run), -sum(_stop_share(v) for _, v in run)))
+    return [
+        list(zip([attr for attr, _ in best], values, strict=True))
+        for values in itertools.product(*[v for _, v in best])
+    ]
+
+
+def _plain_values(token: dict) -> tuple[str, list[str]] | None:
+    if len(token) != 1:
+        return None
+    ((attr, value),) = token.items()
+    values = value["IN"] if isinstance(value, dict) and set(value) == {"IN"} else [value]
+    if attr in _CHECKED_ATTRS and all(isinstance(v, str) and v for v in values):
+        return attr, values
+    return None
+
+
+def _stop_share(values: list[str]) -> float:
+    return sum(v.lower() in STOP_WORDS for v in values) / len(values)
+
+
+MAX_SET_EXPANSION = 256
+_EXPANDABLE = {*_CHECKED_ATTRS, "SHAPE"}
+
+
+def _expand_sets(pattern: TokenPattern) -> list[TokenPattern]:
+    """Spell out IN sets and optional tokens as separate plain patterns, so that patterns
+    like [{LOWER: {IN: [sorry, apologies]}}, {LOWER: but, OP: "?"}] can be phrases."""
+    choices: list[list[dict | None]] = []
+    for token in pattern:
+        options: list[dict | None] = [token]
+        for attr, value in token.items():
+            if isinstance(value, dict) and set(value) == {"IN"} and attr in _EXPANDABLE:
+                options = [{**token, attr: v} for v in value["IN"]]
+                break
+        if token.get("OP") == "?":
+            options = [{k: v for k, v in o.items() if k != "OP"} for o in options] + [None]
+        choices.append(options)
+    if _product_size(choices) > MAX_SET_EXPANSION:
+        return [pattern]
+    expanded = [[t for t in tokens if t is not None] for tokens in itertools.product(*choices)]
+    return [tokens for tokens in expanded if tokens]
 
 
 def _product_size(choices: list[list[str]]) -> int:
