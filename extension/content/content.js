@@ -27,6 +27,7 @@
     pendingPushed: [],
     hookedDocs: new WeakSet(),
     hookedFrames: new WeakSet(),
+    messageTexts: new WeakMap(), // customer message element -> {raw textContent, innerText}
     observer: null,
     scanTimer: 0,
   };
@@ -237,7 +238,7 @@
   function scanCustomerMessages() {
     const seen = new Map();
     for (const el of EmpathyDetect.customerMessages(document, state.rules.customer)) {
-      const text = el.innerText.trim();
+      const text = messageText(el);
       if (!text) continue;
       const n = (seen.get(text) || 0) + 1;
       seen.set(text, n);
@@ -246,6 +247,16 @@
       state.sentIds.add(id);
       post({ type: "customer", id, text });
     }
+  }
+
+  /** innerText needs layout: read it again only when the element's text changed. */
+  function messageText(el) {
+    const cached = state.messageTexts.get(el);
+    const raw = el.textContent;
+    if (cached && cached.raw === raw) return cached.text;
+    const text = el.innerText.trim();
+    state.messageTexts.set(el, { raw, text });
+    return text;
   }
 
   function scheduleScan() {

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import re
+import urllib.error
 import urllib.request
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from .harness import REPO, configure, service_worker, wait_for_nudge
@@ -21,8 +23,14 @@ def open_demo(context: Any, demo_url: str) -> Any:
         html = response.read().decode()
     for script in ("/ui/nudges.js", "/static/demo.js"):
         assert script in html, f"/demo does not load {script}"
-        with urllib.request.urlopen(demo_url.rsplit("/demo", 1)[0] + script) as response:
-            assert response.status == 200, f"{script} is not served"
+        try:
+            urllib.request.urlopen(demo_url.rsplit("/demo", 1)[0] + script).close()
+        except urllib.error.HTTPError as error:
+            pytest.fail(
+                f"{script} answers {error.code}: the app must serve assistant/web/static at "
+                "/static (create_app: Flask(__name__, static_folder=None), so the web "
+                "blueprint's static route is the one used)"
+            )
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

@@ -145,3 +145,26 @@ def test_dismissed_nudge_stays_away_for_that_text(extension: Any, pages: Any) ->
     page.keyboard.type(" Thanks.")
     page.wait_for_timeout(1200)  # a fresh nudges frame for the longer draft has come back
     assert page.locator("empathy-engine-nudges .card[data-empathy-nudge='calm-down']").count() == 0
+
+
+def test_reattaches_when_the_helpdesk_re_renders_the_composer(extension: Any, pages: Any) -> None:
+    page = open_editor_page(extension, pages.url("contenteditable.html"))
+    type_into_editor(page, "Hello there.")
+    page.wait_for_function("!!document.querySelector('empathy-engine-nudges')")
+    # Switching conversations: the desk throws the composer away and renders a new one.
+    page.evaluate(
+        """() => {
+            const fresh = document.createElement('div');
+            fresh.id = 'reply';
+            fresh.contentEditable = 'true';
+            document.querySelector('#reply').replaceWith(fresh);
+            window.testEditor.root = fresh;
+        }"""
+    )
+    type_into_editor(page, DRAFT)
+    wait_for_nudge(page, "calm-down")
+    # The old overlay went with the old box.
+    assert page.locator("empathy-engine-nudges").count() == 1
+    boxes = [m for m in marks(page) if m["rule"] == "calm-down"]
+    hit = text_under(page, boxes[0]["left"] + 2, boxes[0]["top"] + boxes[0]["height"] / 2)
+    assert hit and "calm down" in hit["data"].lower()
