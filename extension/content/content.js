@@ -9,6 +9,7 @@
   const DRAFT_DELAY_MS = 300; // "about 300 ms after typing stops"
   const SENT_CHECK_MS = 250; // how long after Enter/click the composer must be empty to count as sent
   const SCAN_DELAY_MS = 200;
+  const MAX_TEXT = 15000; // the protocol caps text at 20,000 characters and frames at 64 KiB
 
   const state = {
     settings: null,
@@ -103,7 +104,8 @@
     });
     for (const item of state.pendingPushed.splice(0)) state.view.push(item);
     composer.addEventListener("input", onInput);
-    composer.addEventListener("keydown", onKeydown);
+    // Capture: the page's own Enter handler may empty the box before a bubbling listener runs.
+    composer.addEventListener("keydown", onKeydown, true);
     state.lastDraftText = "";
     if (EmpathyNudgeUI.textOf(composer).trim()) scheduleDraft(0);
   }
@@ -111,7 +113,7 @@
   function detach() {
     if (!state.composer) return;
     state.composer.removeEventListener("input", onInput);
-    state.composer.removeEventListener("keydown", onKeydown);
+    state.composer.removeEventListener("keydown", onKeydown, true);
     state.view?.detach();
     state.composer = null;
     state.view = null;
@@ -129,7 +131,7 @@
 
   function sendDraft() {
     if (!state.composer || !state.composer.isConnected) return;
-    const text = EmpathyNudgeUI.textOf(state.composer);
+    const text = EmpathyNudgeUI.textOf(state.composer).slice(0, MAX_TEXT);
     if (text === state.lastDraftText) return;
     state.lastDraftText = text;
     if (!text.trim()) {
@@ -162,7 +164,7 @@
       const now = composer.isConnected ? EmpathyNudgeUI.textOf(composer).trim() : "";
       if (now) return; // still there: Enter made a new line, or the click was something else
       const id = `s-${EmpathyDetect.hash(`${state.conversation}\n${text}`)}-${Date.now().toString(36)}`;
-      post({ type: "sent", id, text, ts: Date.now() });
+      post({ type: "sent", id, text: text.slice(0, MAX_TEXT), ts: Date.now() });
       state.lastDraftText = "";
       state.lastDraftId = "";
       state.view?.clear();
@@ -245,7 +247,7 @@
       const id = `c-${EmpathyDetect.hash(`${state.conversation}\n${text}\n${n}`)}`;
       if (state.sentIds.has(id)) continue;
       state.sentIds.add(id);
-      post({ type: "customer", id, text });
+      post({ type: "customer", id, text: text.slice(0, MAX_TEXT) });
     }
   }
 

@@ -18,6 +18,7 @@ from .harness import (
     configure,
     open_editor_page,
     outbox,
+    service_worker,
     type_into_editor,
     wait_for_nudge,
 )
@@ -74,7 +75,7 @@ def test_customer_messages_are_sent_once_even_after_a_reload(
     assert set(authors) == {"customer"}
 
 
-@pytest.mark.parametrize("page_url", ["disabled site", "opted out"])
+@pytest.mark.parametrize("page_url", ["disabled site", "opted out", "paused conversation"])
 def test_nothing_is_sent_from_pages_not_enabled(
     extension: Any, empathy_server: Any, pages: Any, page_url: str
 ) -> None:
@@ -85,8 +86,13 @@ def test_nothing_is_sent_from_pages_not_enabled(
 
     if page_url == "disabled site":
         url = pages.url("textarea.html", enabled=False)
-    else:
+    elif page_url == "opted out":
         url = pages.url("optout.html")
+    else:  # what the popup's "Pause nudges for this conversation" switch stores
+        url = pages.url("textarea.html") + "#paused-conversation"
+        service_worker(extension).evaluate(
+            "(key) => EmpathySettings.setPaused('conversations', key, true)", url
+        )
     page = open_editor_page(extension, url)
     type_into_editor(page, "Please calm down, as per our policy.")
     page.locator("#send").click()
@@ -100,6 +106,8 @@ def test_nothing_is_sent_from_pages_not_enabled(
     assert not [m for m in stored if "as per our policy" in m[2]], stored
     if page_url == "disabled site":
         assert not [c for c in conversations(empathy_server.database_url) if "/off/" in c]
+    if page_url == "paused conversation":
+        assert not [c for c in conversations(empathy_server.database_url) if "#paused" in c]
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from .conftest import stored_messages
 from .harness import REPO, configure, service_worker, wait_for_nudge
 
 COLD_REPLY = "Please calm down, we will look into it."
@@ -78,6 +80,11 @@ def test_extension_takes_over_the_demo_page(
     # One overlay only: the page handed its client over to the extension.
     assert page.locator("empathy-engine-nudges").count() == 1
     assert page.locator("#connection").text_content() == "Using the Empathy Engine extension"
+    page.keyboard.press("Enter")  # the page empties the box; the extension still sends the reply
+    deadline = time.monotonic() + 15
+    while COLD_REPLY not in [m[2] for m in stored_messages(empathy_server.database_url)]:
+        assert time.monotonic() < deadline, "the sent reply never reached the server"
+        time.sleep(0.1)
     page.close()
 
 
