@@ -1,4 +1,5 @@
-"""The plain-phrase syntax: words, (a|b) alternatives, [optional] words, word= exact forms.
+"""The plain-phrase syntax: words, (a|b) alternatives, [optional] words, word= exact forms,
+and a backslash before ( ) [ ] | = \\ for the character itself.
 
 A phrase compiles to a list of word sequences; each word is a `Word` that knows whether
 its other word forms may match. Groups do not nest, which keeps the syntax readable and
@@ -26,11 +27,24 @@ class Word:
     exact: bool = False
 
 
+# "\(" etc. stand for the character itself (emoticons like ":\(" in a phrase): they are
+# swapped for private-use characters while the phrase is parsed, and back in each word.
+_ESCAPES = {f"\\{c}": chr(0xE000 + i) for i, c in enumerate("()[]|=\\")}
+_UNESCAPE = str.maketrans({v: k[1] for k, v in _ESCAPES.items()})
+
+
+def _hide_escapes(phrase: str) -> str:
+    for escaped, placeholder in _ESCAPES.items():
+        phrase = phrase.replace(escaped, placeholder)
+    return phrase
+
+
 def _words(chunk: str) -> tuple[Word, ...]:
     words = []
     for raw in chunk.split():
         exact = raw.endswith("=") and len(raw) > 1
-        words.append(Word(raw[:-1] if exact else raw, exact))
+        text = (raw[:-1] if exact else raw).translate(_UNESCAPE)
+        words.append(Word(text, exact))
     return tuple(words)
 
 
@@ -71,6 +85,7 @@ def parse_phrase(phrase: str) -> list[tuple[Word, ...]]:
     """Expand a phrase into every word sequence it stands for."""
     if not isinstance(phrase, str) or not phrase.strip():
         raise PhraseSyntaxError("a phrase must be a non-empty string")
+    phrase = _hide_escapes(phrase)
     _check_brackets(phrase)
     slots = _slots(phrase)
     total = 1

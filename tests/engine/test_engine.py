@@ -73,6 +73,11 @@ def test_exact_words_match_only_as_written(apology: Engine) -> None:
     assert apology.analyse("Restart it.") == []
 
 
+def test_escaped_brackets_match_emoticons() -> None:
+    engine = engine_of(make_rule(patterns=[r"so (sad|:\(|:-\()"]))
+    assert [f.text for f in engine.analyse("I am so :( today")] == ["so :("]
+
+
 def test_lemma_in_token_patterns_works_without_a_lemmatizer(apology: Engine) -> None:
     assert [f.rule for f in apology.analyse("The bank refused to pay.")] == ["lemma-token"]
 
