@@ -164,6 +164,11 @@ def wait_for_nudge(frame: Any, rule: str | None = None, timeout: float = 10.0) -
     return card
 
 
+def card_is_styled(card: Any) -> bool:
+    """The shadow root's stylesheet (ui/nudges.css) reached the card, whatever the page's CSP."""
+    return card.evaluate("(c) => getComputedStyle(c).borderLeftWidth") == "4px"
+
+
 def marks(frame: Any) -> list[dict[str, Any]]:
     """Highlight boxes drawn by the overlay, with their rule ids."""
     return frame.evaluate(

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import stored_messages
-from .harness import REPO, configure, service_worker, wait_for_nudge
+from .harness import REPO, card_is_styled, configure, service_worker, wait_for_nudge
 
 COLD_REPLY = "Please calm down, we will look into it."
 SCREENSHOT = REPO / "docs" / "images" / "demo-nudge.png"
@@ -54,6 +54,7 @@ def test_demo_page_shows_nudges_with_its_own_client(browser: Any, empathy_server
     page.keyboard.type(COLD_REPLY)
     card = wait_for_nudge(page, "calm-down")
     assert card.locator(".question").text_content() == "How would I feel if I were that person?"
+    assert card_is_styled(card)
     if os.environ.get("EMPATHY_SCREENSHOTS"):  # refreshes the picture in docs/extension.md
         SCREENSHOT.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOT))
@@ -76,7 +77,8 @@ def test_extension_takes_over_the_demo_page(
     play_first_scenario(page)
     page.locator("#reply").click()
     page.keyboard.type(COLD_REPLY)
-    wait_for_nudge(page, "calm-down")
+    card = wait_for_nudge(page, "calm-down")
+    assert card_is_styled(card), "nudges.css did not load under the demo page's CSP"
     # One overlay only: the page handed its client over to the extension.
     assert page.locator("empathy-engine-nudges").count() == 1
     assert page.locator("#connection").text_content() == "Using the Empathy Engine extension"

@@ -5,12 +5,14 @@ neither the page's layout nor the editor's HTML is touched by the overlay."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Any
 
 import pytest
 
 from .conftest import sqlite_path
 from .harness import (
+    card_is_styled,
     editor_frame,
     editor_html,
     editor_text,
@@ -118,6 +120,7 @@ def test_keyboard_escape_focus_and_apply_shortcut(extension: Any, pages: Any) ->
     page = open_editor_page(extension, pages.url("textarea.html"))
     type_into_editor(page, DRAFT)
     card = wait_for_nudge(page, "calm-down")
+    assert card_is_styled(card)
 
     page.keyboard.press("Escape")
     card.wait_for(state="hidden")
@@ -136,7 +139,9 @@ def test_keyboard_escape_focus_and_apply_shortcut(extension: Any, pages: Any) ->
     assert "calm down" not in editor_text(page).lower()
 
 
-def test_dismissed_nudge_stays_away_for_that_text(extension: Any, pages: Any) -> None:
+def test_dismissed_nudge_stays_away_for_that_text(
+    extension: Any, empathy_server: Any, pages: Any
+) -> None:
     page = open_editor_page(extension, pages.url("contenteditable.html"))
     type_into_editor(page, DRAFT)
     card = wait_for_nudge(page, "calm-down")
@@ -145,6 +150,20 @@ def test_dismissed_nudge_stays_away_for_that_text(extension: Any, pages: Any) ->
     page.keyboard.type(" Thanks.")
     page.wait_for_timeout(1200)  # a fresh nudges frame for the longer draft has come back
     assert page.locator("empathy-engine-nudges .card[data-empathy-nudge='calm-down']").count() == 0
+    assert "dismissed" in feedback_actions(empathy_server.database_url)
+
+
+def test_not_helpful_is_sent_as_feedback(extension: Any, empathy_server: Any, pages: Any) -> None:
+    page = open_editor_page(extension, pages.url("quill.html"))
+    type_into_editor(page, "Calm down, it's only a parcel.")
+    card = wait_for_nudge(page, "calm-down")
+    before = feedback_actions(empathy_server.database_url).count("unhelpful")
+    card.locator("button.unhelpful").click()
+    card.wait_for(state="detached")
+    deadline = time.monotonic() + 10
+    while feedback_actions(empathy_server.database_url).count("unhelpful") == before:
+        assert time.monotonic() < deadline, "'Not helpful' never reached the server"
+        time.sleep(0.1)
 
 
 def test_reattaches_when_the_helpdesk_re_renders_the_composer(extension: Any, pages: Any) -> None:
