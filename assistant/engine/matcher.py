@@ -51,7 +51,8 @@ class EmpathyRules:
         self._checks: dict[str, tuple[str, list[Check]]] = {}
         self.token_matcher = Matcher(nlp.vocab, validate=True)
         self.rules: dict[str, Rule] = {}
-        self._word_tokens: dict[Word, list[dict]] = {}
+        self._word_tokens: dict[Word, list[tuple[str, str]]] = {}
+        self._self_norms: dict[str, bool] = {}
         self._always_run_matcher = False
         self._roles_of: dict[str, set[str]] = defaultdict(set)  # which roles use a matcher
         self._matchers_for: dict[str | None, list[PhraseMatcher]] = {}
@@ -79,10 +80,9 @@ class EmpathyRules:
 
     def _teach(self, rule: Rule) -> None:
         for phrase in rule.patterns + rule.exceptions:
-            for words in parse_phrase(phrase):
-                for word in words:
-                    if not word.exact:
-                        self.word_forms.teach(self.nlp.vocab, word.text)
+            for word in {word for words in parse_phrase(phrase) for word in words}:
+                if not word.exact:
+                    self.word_forms.teach(self.nlp.vocab, word.text)
         for pattern in rule.tokens:
             for token in pattern:
                 if "LEMMA" in token:
@@ -90,26 +90,45 @@ class EmpathyRules:
 
     def _add_rule(self, rule: Rule) -> None:
         self.rules[rule.id] = rule
-        patterns = self._phrase_patterns(rule.patterns)
-        patterns += [self._normalise_lemmas(list(p)) for p in rule.tokens]
-        self._add_patterns(rule.id, patterns, rule.role)
-        exceptions = self._phrase_patterns(rule.exceptions)
-        self._add_patterns(rule.id + EXCEPTION_SUFFIX, exceptions, rule.role)
+        self._add_phrases(rule.id, rule.patterns, rule.role)
+        self._add_phrases(rule.id + EXCEPTION_SUFFIX, rule.exceptions, rule.role)
+        if rule.tokens:
+            patterns = [self._normalise_lemmas(list(p)) for p in rule.tokens]
+            self._add_patterns(rule.id, patterns, rule.role)
 
-    def _phrase_patterns(self, phrases: Iterable[str]) -> list[TokenPattern]:
-        """Plain phrases as token patterns: NORM per token, LOWER for exact words."""
-        return [
-            [token for word in words for token in self._tokens_of(word)]
-            for phrase in phrases
-            for words in parse_phrase(phrase)
-        ]
+    def _add_phrases(self, key: str, phrases: Iterable[str], role: str) -> None:
+        """Plain phrases go straight to the NORM PhraseMatcher (the fast path: a lexicon is
+        mostly phrases, often tens of thousands of sequences once alternatives expand)."""
+        plain: set[tuple[str, ...]] = set()
+        for phrase in phrases:
+            for words in parse_phrase(phrase):
+                norms: list[str] = []
+                checks: list[Check] = []
+                for word in words:
+                    for norm, lower in self._tokens_of(word):
+                        if word.exact:
+                            checks.append((len(norms), "lower_", lower))
+                        norms.append(norm)
+                if checks:
+                    self._add_checked(key, self._norm_doc(norms), checks)
+                else:
+                    plain.add(tuple(norms))
+        if plain:
+            self.phrase_matchers["NORM"].add(key, [self._norm_doc(n) for n in sorted(plain)])
+            self._roles_of["NORM"].add(role)
 
-    def _tokens_of(self, word: Word) -> list[dict]:
+    def _tokens_of(self, word: Word) -> list[tuple[str, str]]:
+        """(NORM, lowercase) of each token of a word as the tokenizer splits it in text."""
         if word not in self._word_tokens:
             doc = self.nlp.make_doc(word.text)  # "we're" is two tokens, as in the text
-            key = "LOWER" if word.exact else "NORM"
-            self._word_tokens[word] = [{key: t.lower_ if word.exact else t.norm_} for t in doc]
+            self._word_tokens[word] = [(t.norm_, t.lower_) for t in doc]
         return self._word_tokens[word]
+
+    def _add_checked(self, key: str, doc: Doc, checks: list[Check]) -> None:
+        """Its own key, so that a match can be checked against its exact words."""
+        checked_key = f"{key}#checked{len(self._checks)}"
+        self._checks[checked_key] = (key, checks)
+        self.phrase_matchers["NORM"].add(checked_key, [doc])
 
     def _add_patterns(self, key: str, patterns: list[TokenPattern], role: str) -> None:
         plain: dict[str, list[Doc]] = defaultdict(list)
@@ -123,10 +142,8 @@ class EmpathyRules:
                 continue
             plans.append(plan)
             for attr, doc, checks in plan:
-                if checks:  # its own key, so a match can be checked against its exact words
-                    checked_key = f"{key}#checked{len(self._checks)}"
-                    self._checks[checked_key] = (key, checks)
-                    self.phrase_matchers[attr].add(checked_key, [doc])
+                if checks:
+                    self._add_checked(key, doc, checks)
                 else:
                     plain[attr].append(doc)
         for attr, docs in plain.items():
@@ -182,13 +199,26 @@ class EmpathyRules:
 
     def _doc_of(self, attr: str, values: Iterable[str]) -> Doc | None:
         """A pattern doc whose tokens carry these attribute values (None if impossible)."""
+        if attr == "NORM":
+            return self._norm_doc(values)
         values = list(values)
         doc = Doc(self.nlp.vocab, words=values)
-        if attr == "NORM":  # set per token: "'s" reads "'s" in text, whatever its lexeme says
-            for token, value in zip(doc, values, strict=True):
-                token.norm_ = value
-            return doc
         return doc if [token.shape_ for token in doc] == values else None
+
+    def _norm_doc(self, norms: Iterable[str]) -> Doc:
+        """A doc whose tokens carry these NORMs. Most words' lexemes already do; the few
+        that don't ("'s" reads "'s" in text whatever its lexeme says) are set per token."""
+        norms = list(norms)
+        doc = Doc(self.nlp.vocab, words=norms)
+        for i, norm in enumerate(norms):
+            if not self._reads_as_itself(norm):
+                doc[i].norm_ = norm
+        return doc
+
+    def _reads_as_itself(self, norm: str) -> bool:
+        if norm not in self._self_norms:
+            self._self_norms[norm] = self.nlp.vocab[norm].norm_ == norm
+        return self._self_norms[norm]
 
     def _normalise_lemmas(self, pattern: TokenPattern) -> TokenPattern:
         """LEMMA works without a lemmatizer: it becomes the canonical NORM."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 MAX_SEQUENCES = 2000
 
@@ -21,8 +22,7 @@ class PhraseSyntaxError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class Word:
+class Word(NamedTuple):  # a tuple: hashed millions of times while a lexicon compiles
     text: str
     exact: bool = False
 
@@ -81,7 +81,8 @@ def _slots(phrase: str) -> list[list[tuple[Word, ...]]]:
     return slots
 
 
-def parse_phrase(phrase: str) -> list[tuple[Word, ...]]:
+@lru_cache(maxsize=65536)
+def parse_phrase(phrase: str) -> tuple[tuple[Word, ...], ...]:
     """Expand a phrase into every word sequence it stands for."""
     if not isinstance(phrase, str) or not phrase.strip():
         raise PhraseSyntaxError("a phrase must be a non-empty string")
@@ -99,4 +100,4 @@ def parse_phrase(phrase: str) -> list[tuple[Word, ...]]:
         if not words:
             raise PhraseSyntaxError(f"{phrase!r} can match nothing (every word is optional)")
         sequences.append(words)
-    return sequences
+    return tuple(sequences)
