@@ -27,12 +27,14 @@ class PendingFeeling:
 @dataclass
 class Context:
     customer_name: str | None = None
+    team: str | None = None
     customer_messages: int = 0
     agent_messages: int = 0
     pending: list[PendingFeeling] = field(default_factory=list)
     sent_sentences: list[str] = field(default_factory=list)
     name_used: bool = False
     thing: str | None = None
+    situations: list[str] = field(default_factory=list)  # empowerment entries that fit
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -6,7 +6,8 @@ changes, build a new one and swap the reference; the old one serves until then.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from functools import lru_cache
 
 import spacy
@@ -25,6 +26,8 @@ NAME_UNUSED = "customer-name-unused"
 REPEATED = "repeated-sentence"
 WAITING = "customer-waiting"
 
+Match = tuple[Rule, int, int, str]  # rule, start and end characters, matched text
+
 MIN_DRAFT_WORDS_FOR_CONTEXT = 3
 MIN_DRAFT_WORDS_FOR_NAME = 8
 
@@ -36,7 +39,18 @@ def load_pipeline(name: str | None = None) -> Language:
 
 
 class Engine:
-    def __init__(self, rules: Iterable[Rule], pipeline: str | None = None) -> None:
+    """Compiled rules for every team: global rules plus each team's own.
+
+    `disabled` maps a team to the ids of global rules it switched off for itself; a team's
+    rule with the same id as a global one replaces it for that team.
+    """
+
+    def __init__(
+        self,
+        rules: Iterable[Rule],
+        pipeline: str | None = None,
+        disabled: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
         self.nlp = load_pipeline(pipeline)
         self.trained = bool(self.nlp.pipe_names)
         rules = [r for r in rules if r.enabled]
@@ -45,55 +59,84 @@ class Engine:
         active = [r for r in rules if r not in self.inactive]
         self.component = EmpathyRules(self.nlp)
         self.component.add_rules(r for r in active if r.role != "conversation")
-        self.rules: dict[str, Rule] = {r.id: r for r in active}
+        self.rules: dict[str, Rule] = {r.key: r for r in active}
+        self._hidden: dict[str, set[str]] = {t: set(ids) for t, ids in (disabled or {}).items()}
+        for rule in active:
+            if rule.team is not None:  # the team's own version hides the global one
+                self._hidden.setdefault(rule.team, set()).add(rule.id)
 
     def __len__(self) -> int:
         return len(self.rules)
+
+    def visible(self, rule: Rule, team: str | None) -> bool:
+        """Does this rule apply to an agent of this team (None: no team)?"""
+        if rule.team is not None:
+            return rule.team == team
+        return team is None or rule.id not in self._hidden.get(team, ())
+
+    def rule(self, rule_id: str, team: str | None = None) -> Rule | None:
+        """The rule with this id as the team sees it (its own version, else the global one)."""
+        own = self.rules.get(f"{rule_id}@{team}") if team else None
+        if own is not None:
+            return own
+        rule = self.rules.get(rule_id)
+        return rule if rule is not None and self.visible(rule, team) else None
 
     # -- single texts -------------------------------------------------------------------
 
     def _doc(self, text: str) -> Doc:
         return self.nlp(text) if self.trained else self.nlp.make_doc(text)
 
-    def _matches(self, text: str, role: str) -> list[tuple[Rule, int, int, str]]:
+    def _matches(self, text: str, role: str, team: str | None) -> list[Match]:
         doc = self._doc(text)
         found = []
-        for rule_id, start, end in self.component.match(doc, role):
-            rule = self.rules[rule_id]
-            if rule.role == role:
+        for key, start, end in self.component.match(doc, role):
+            rule = self.rules[key]
+            if rule.role == role and self.visible(rule, team):
                 span = doc[start:end]
                 found.append((rule, span.start_char, span.end_char, span.text))
         return found
 
     def matching_rules(self, text: str) -> set[str]:
-        """Ids of every rule, of any role, that matches the text (for checking examples)."""
-        return {rule_id for rule_id, _, _ in self.component.match(self._doc(text))}
+        """Keys of every rule, of any role and team, that matches (for checking examples)."""
+        return {key for key, _, _ in self.component.match(self._doc(text))}
 
-    def analyse(self, text: str, context: Context | None = None) -> list[Finding]:
-        """Agent-side rules over one draft or reply."""
+    def analyse(
+        self, text: str, context: Context | None = None, team: str | None = None
+    ) -> list[Finding]:
+        """Agent-side rules over one draft or reply (the team's view: `team` or the context's)."""
+        team = team if team is not None else (context.team if context else None)
+        matches = self._matches(text, "agent", team)
+        if not matches:
+            return []
         values = _slot_values(context)
+        offers = self._offers(context, team) if context else []
         return [
-            _finding(rule, start, end, matched, values)
-            for rule, start, end, matched in self._matches(text, "agent")
+            _finding(rule, start, end, matched, values, empowered=offers)
+            for rule, start, end, matched in matches
         ]
 
-    def feelings(self, text: str) -> list[Finding]:
+    def feelings(self, text: str, team: str | None = None) -> list[Finding]:
         """Feelings in one customer message; the category names the feeling."""
         found = []
-        for rule, start, end, matched in self._matches(text, "customer"):
+        for rule, start, end, matched in self._matches(text, "customer", team):
             quote = sentence_around(text, start, end)
             found.append(_finding(rule, start, end, matched, SlotValues(quote=quote)))
         return found
 
-    def acknowledgements(self, text: str) -> set[str]:
+    def acknowledgements(self, text: str, team: str | None = None) -> set[str]:
         """The feelings an agent's text acknowledges ('any' for a general acknowledgement)."""
-        return {rule.category for rule, *_ in self._matches(text, "acknowledgement")}
+        return {rule.category for rule, *_ in self._matches(text, "acknowledgement", team)}
+
+    def situations(self, text: str, team: str | None = None) -> list[str]:
+        """Keys of the team's empowerment entries whose situations this text describes."""
+        return [rule.key for rule, *_ in self._matches(text, "empowerment", team)]
 
     # -- conversations ------------------------------------------------------------------
 
     def observe_customer(self, context: Context, text: str) -> list[Finding]:
         context.customer_messages += 1
-        found = self.feelings(text)
+        found = self.feelings(text, context.team)
         for finding in found:
             quote = sentence_around(text, finding.start, finding.end)
             context.pending.append(
@@ -101,11 +144,14 @@ class Engine:
             )
         context.forget_old_feelings()
         context.thing = thing_mentioned(text) or context.thing
+        for key in self.situations(text, context.team):
+            if key not in context.situations:
+                context.situations.append(key)
         return found
 
     def observe_agent(self, context: Context, text: str) -> None:
         context.agent_messages += 1
-        context.acknowledge(self.acknowledgements(text))
+        context.acknowledge(self.acknowledgements(text, context.team))
         context.name_used = context.name_used or context.mentions_name(text)
         for *_, sentence in sentences(text):
             if len(sentence.split()) >= MIN_REPEAT_WORDS and sentence not in context.sent_sentences:
@@ -122,29 +168,40 @@ class Engine:
         return findings
 
     def waiting_nudge(self, context: Context, waited_seconds: float) -> Finding | None:
-        rule = self.rules.get(WAITING)
+        rule = self.rule(WAITING, context.team)
         if rule is None:
             return None
         values = _slot_values(context, waited=_duration(waited_seconds))
         return _finding(rule, 0, 0, "", values)
 
+    def _offers(self, context: Context, team: str | None) -> list[str]:
+        """What the team may offer without asking, for the situations this customer is in
+        (entries without situations apply to every conversation)."""
+        offers = []
+        for rule in self.rules.values():
+            if rule.role != "empowerment" or not self.visible(rule, team):
+                continue
+            if rule.key in context.situations or not (rule.patterns or rule.tokens):
+                offers.append(rule.message)
+        return offers
+
     def _unacknowledged(self, draft: str, context: Context) -> list[Finding]:
-        rule = self.rules.get(UNACKNOWLEDGED)
+        rule = self.rule(UNACKNOWLEDGED, context.team)
         if rule is None or not context.pending:
             return []
-        acknowledged = self.acknowledgements(draft)
+        acknowledged = self.acknowledgements(draft, context.team)
         waiting = [p for p in context.pending if p.category not in acknowledged]
         if not waiting or "any" in acknowledged:
             return []
         feeling = waiting[-1]
         values = _slot_values(context, quote=feeling.quote)
         finding = _finding(rule, 0, 0, "", values, category=feeling.category)
-        own = self.rules.get(feeling.rule)
+        own = self.rule(feeling.rule, context.team)
         extra = [fill(s, values) for s in own.suggestions] if own else []
-        return [_with_suggestions(finding, extra + finding.suggestions)]
+        return [replace(finding, suggestions=_unique(extra + finding.suggestions))]
 
     def _name_unused(self, draft: str, context: Context) -> list[Finding]:
-        rule = self.rules.get(NAME_UNUSED)
+        rule = self.rule(NAME_UNUSED, context.team)
         if (
             rule is None
             or not context.customer_name
@@ -156,7 +213,7 @@ class Engine:
         return [_finding(rule, 0, 0, "", _slot_values(context))]
 
     def _repeated(self, draft: str, context: Context) -> list[Finding]:
-        rule = self.rules.get(REPEATED)
+        rule = self.rule(REPEATED, context.team)
         if rule is None:
             return []
         return [
@@ -174,7 +231,13 @@ def _slot_values(context: Context | None, **extra: str) -> SlotValues:
 
 
 def _finding(
-    rule: Rule, start: int, end: int, text: str, values: SlotValues, category: str | None = None
+    rule: Rule,
+    start: int,
+    end: int,
+    text: str,
+    values: SlotValues,
+    category: str | None = None,
+    empowered: list[str] | None = None,
 ) -> Finding:
     return Finding(
         rule=rule.id,
@@ -186,11 +249,9 @@ def _finding(
         message=fill(rule.message, values),
         suggestions=_unique(fill(s, values) for s in rule.suggestions),
         severity=rule.severity,
+        # Question 3 and 5 ask "is there something I can do?": show what this team may offer.
+        empowered=list(empowered or []) if rule.question in (3, 5) else [],
     )
-
-
-def _with_suggestions(finding: Finding, suggestions: list[str]) -> Finding:
-    return Finding(**{**finding.to_dict(), "suggestions": _unique(suggestions)})
 
 
 def _unique(items: Iterable[str]) -> list[str]:

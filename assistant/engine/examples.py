@@ -10,9 +10,9 @@ def example_failures(engine: Engine) -> list[str]:
     failures = []
     for rule in engine.rules.values():
         for sentence in rule.flags:
-            if rule.id not in engine.matching_rules(sentence):
+            if rule.key not in engine.matching_rules(sentence):
                 failures.append(f"{rule.source}: rule {rule.id!r}: should flag {sentence!r}")
         for sentence in rule.passes:
-            if rule.id in engine.matching_rules(sentence):
+            if rule.key in engine.matching_rules(sentence):
                 failures.append(f"{rule.source}: rule {rule.id!r}: should pass {sentence!r}")
     return failures

@@ -32,6 +32,7 @@ class Finding:
     message: str
     suggestions: list[str] = field(default_factory=list)
     severity: str = "suggestion"
+    empowered: list[str] = field(default_factory=list)  # what the team may offer (q3, q5)
 
     def to_dict(self) -> dict:
         return asdict(self)

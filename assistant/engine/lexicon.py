@@ -17,7 +17,10 @@ import yaml
 from .findings import SEVERITIES
 from .phrases import PhraseSyntaxError, parse_phrase
 
-ROLES = ("agent", "customer", "acknowledgement", "conversation")
+ROLES = ("agent", "customer", "acknowledgement", "conversation", "empowerment")
+# Roles whose entries need no patterns or examples: conversation nudges are triggered by the
+# engine; an empowerment without situations applies to every conversation.
+PATTERN_OPTIONAL_ROLES = ("conversation", "empowerment")
 SCOPES = ("anywhere", "start", "whole")
 RULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 
@@ -63,6 +66,11 @@ class Rule:
     enabled: bool = True
     team: str | None = None
     source: str = "?"
+
+    @property
+    def key(self) -> str:
+        """Unique within an engine: a team's rule may share its id with a global one."""
+        return self.id if self.team is None else f"{self.id}@{self.team}"
 
     @property
     def needs_trained_pipeline(self) -> bool:
@@ -177,7 +185,7 @@ def _check_patterns(entry: Mapping, role: str, problems: list[str]) -> tuple[tup
         problems.append("tokens must be a list of token patterns")
         raw_tokens = []
     tokens = tuple(_check_token_pattern(p, i, problems) for i, p in enumerate(raw_tokens))
-    if role != "conversation" and not patterns and not tokens:
+    if role not in PATTERN_OPTIONAL_ROLES and not patterns and not tokens:
         problems.append("needs at least one of patterns or tokens")
     return patterns, tokens
 
@@ -187,7 +195,7 @@ def _check_examples(entry: Mapping, role: str, problems: list[str]) -> tuple[tup
     if not isinstance(examples, Mapping):
         problems.append("examples must be a mapping with flags and passes")
         return (), ()
-    needed = role != "conversation"
+    needed = role not in PATTERN_OPTIONAL_ROLES
     flags = _strings(examples.get("flags"), "examples.flags", problems, required=needed)
     passes = _strings(examples.get("passes"), "examples.passes", problems, required=needed)
     return flags, passes
@@ -198,6 +206,8 @@ def rule_from_dict(entry: Any, source: str = "?", defaults: Mapping | None = Non
     if not isinstance(entry, Mapping):
         raise LexiconError([f"{source}: every rule must be a mapping, got {type(entry).__name__}"])
     entry = {**(defaults or {}), **entry}
+    if entry.get("role") == "empowerment":  # a lead lists offers, not checklist nudges
+        entry = {"question": 3, "category": "empowerment", "suggestions": [], **entry}
     rule_id = entry.get("id")
     label = f"{source}: rule {rule_id!r}"
     problems: list[str] = []
@@ -211,7 +221,9 @@ def rule_from_dict(entry: Any, source: str = "?", defaults: Mapping | None = Non
     question, severity, role, scope = _check_choice(entry, problems)
     category = _check_text(entry, "category", problems)
     message = _check_text(entry, "message", problems)
-    suggestions = _strings(entry.get("suggestions"), "suggestions", problems, required=True)
+    suggestions = _strings(
+        entry.get("suggestions"), "suggestions", problems, required=role != "empowerment"
+    )
     exceptions = _strings(entry.get("exceptions"), "exceptions", problems)
     patterns, tokens = _check_patterns(entry, role, problems)
     flags, passes = _check_examples(entry, role, problems)

@@ -89,12 +89,12 @@ class EmpathyRules:
                     self._lemma_value(token["LEMMA"])
 
     def _add_rule(self, rule: Rule) -> None:
-        self.rules[rule.id] = rule
-        self._add_phrases(rule.id, rule.patterns, rule.role)
-        self._add_phrases(rule.id + EXCEPTION_SUFFIX, rule.exceptions, rule.role)
+        self.rules[rule.key] = rule
+        self._add_phrases(rule.key, rule.patterns, rule.role)
+        self._add_phrases(rule.key + EXCEPTION_SUFFIX, rule.exceptions, rule.role)
         if rule.tokens:
             patterns = [self._normalise_lemmas(list(p)) for p in rule.tokens]
-            self._add_patterns(rule.id, patterns, rule.role)
+            self._add_patterns(rule.key, patterns, rule.role)
 
     def _add_phrases(self, key: str, phrases: Iterable[str], role: str) -> None:
         """Plain phrases go straight to the NORM PhraseMatcher (the fast path: a lexicon is
@@ -246,7 +246,7 @@ class EmpathyRules:
         return doc
 
     def match(self, doc: Doc, role: str | None = None) -> list[Match]:
-        """(rule id, start token, end token) for every match that survives the filters.
+        """(rule key, start token, end token) for every match that survives the filters.
 
         With a role, matchers holding no rule of that role are skipped (results may still
         include other roles' rules; callers filter)."""

@@ -1,0 +1,119 @@
+"""Team scope and empowerment: one engine serves every team its own view of the rules."""
+
+from __future__ import annotations
+
+from assistant.engine import Context, Engine, LexiconError, rules_from_dicts
+
+from .conftest import make_rule
+
+GLOBAL_POLICY = make_rule(id="policy", patterns=["our policy"], question=3)
+WAITING = {
+    "id": "customer-waiting", "role": "conversation", "category": "responsiveness",
+    "question": 2, "message": "Waiting {waited}.", "suggestions": ["Still on it{, name}."],
+}  # fmt: skip
+
+
+def engine_for_teams() -> Engine:
+    rules = rules_from_dicts(
+        [
+            GLOBAL_POLICY,
+            make_rule(id="calm-down"),
+            make_rule(id="per-my-email", patterns=["per my last email"], team="billing"),
+            make_rule(id="calm-down", patterns=["relax"], team="billing", message="Billing."),
+            WAITING,
+            {**WAITING, "team": "vip", "message": "A VIP waited {waited}."},
+            {
+                "id": "refund-50",
+                "role": "empowerment",
+                "team": "billing",
+                "patterns": ["(charged|billed) twice", "double charge"],
+                "message": "Refund up to $50 on the spot",
+            },
+            {
+                "id": "tier-2",
+                "role": "empowerment",
+                "team": "billing",
+                "message": "Escalate to tier 2 without a callback",
+            },
+            {
+                "id": "express",
+                "role": "empowerment",
+                "team": "shipping",
+                "patterns": ["lost parcel"],
+                "message": "Free express shipping on a reship",
+            },
+        ]
+    )
+    return Engine(rules, disabled={"shipping": ["policy"]})
+
+
+def rules_seen(engine: Engine, text: str, team: str | None) -> list[str]:
+    return [f.rule for f in engine.analyse(text, team=team)]
+
+
+def test_agents_get_global_rules_plus_their_teams() -> None:
+    engine = engine_for_teams()
+    text = "As per my last email, that's our policy."
+    assert rules_seen(engine, text, None) == ["policy"]
+    assert sorted(rules_seen(engine, text, "billing")) == ["per-my-email", "policy"]
+
+
+def test_a_team_can_switch_off_a_global_rule() -> None:
+    engine = engine_for_teams()
+    assert rules_seen(engine, "That's our policy.", "shipping") == []
+    assert rules_seen(engine, "That's our policy.", "billing") == ["policy"]
+
+
+def test_a_teams_own_version_replaces_the_global_rule() -> None:
+    engine = engine_for_teams()
+    assert rules_seen(engine, "Calm down.", "billing") == []
+    (finding,) = engine.analyse("Just relax.", team="billing")
+    assert (finding.rule, finding.message) == ("calm-down", "Billing.")
+    assert rules_seen(engine, "Calm down.", "shipping") == ["calm-down"]
+
+
+def test_conversation_nudges_take_the_teams_wording() -> None:
+    engine = engine_for_teams()
+    assert engine.waiting_nudge(Context(team="vip"), 120).message == "A VIP waited 2 minutes."
+    assert engine.waiting_nudge(Context(team="billing"), 120).message == "Waiting 2 minutes."
+
+
+def test_question_3_nudges_show_what_the_team_is_empowered_to_offer() -> None:
+    engine = engine_for_teams()
+    context = Context(customer_name="Ana", team="billing")
+    engine.observe_customer(context, "I was charged twice for one order!")
+    (finding,) = engine.review("Sorry, that's our policy.", context)
+    assert finding.empowered == [
+        "Refund up to $50 on the spot",
+        "Escalate to tier 2 without a callback",
+    ]
+
+
+def test_offers_follow_the_customers_situation_and_team() -> None:
+    engine = engine_for_teams()
+    billing = Context(team="billing")
+    engine.observe_customer(billing, "Where is my parcel?")
+    (finding,) = engine.review("Sorry, that's our policy.", billing)
+    assert finding.empowered == ["Escalate to tier 2 without a callback"]
+    other = Context(team=None)
+    engine.observe_customer(other, "I was charged twice.")
+    (finding,) = engine.review("Sorry, that's our policy.", other)
+    assert finding.empowered == []
+
+
+def test_offers_only_on_questions_3_and_5() -> None:
+    engine = engine_for_teams()
+    context = Context(team="billing")
+    engine.observe_customer(context, "double charge again")
+    (finding,) = engine.review("Just relax, I am checking.", context)
+    assert finding.rule == "calm-down" and finding.empowered == []
+
+
+def test_same_id_twice_in_one_team_is_refused_but_across_teams_is_fine() -> None:
+    rules_from_dicts([make_rule(team="a"), make_rule(team="b"), make_rule()])
+    try:
+        rules_from_dicts([make_rule(team="a"), make_rule(team="a")])
+    except LexiconError as error:
+        assert "id already used" in str(error)
+    else:
+        raise AssertionError("duplicate id in one team was accepted")
