@@ -97,6 +97,11 @@ class AgentConnection:
             self.closed = True
             with contextlib.suppress(ConnectionClosed, OSError):
                 self.ws.close(reason=POLICY_VIOLATION, message=code)
+        # Let the client's closing handshake finish before the HTTP server tears the socket
+        # down (otherwise werkzeug can leave the client waiting for the TCP close).
+        reader = getattr(self.ws, "thread", None)
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(timeout=2)
 
     @property
     def engine(self) -> Engine:

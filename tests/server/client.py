@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from typing import Any
 
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 
@@ -12,7 +15,9 @@ class Agent:
     """One agent connection: send frames, receive them (with a timeout), skip what's not needed."""
 
     def __init__(self, ws_url: str, origin: str | None = None, **options: Any) -> None:
-        self.ws = connect(ws_url, origin=origin, open_timeout=10, **options).__enter__()
+        self.ws = connect(
+            ws_url, origin=origin, open_timeout=10, close_timeout=2, **options
+        ).__enter__()
 
     def __enter__(self) -> Agent:
         return self
@@ -25,6 +30,22 @@ class Agent:
 
     def send(self, frame: dict[str, Any] | str) -> None:
         self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
+
+    def send_together(self, frames: list[dict[str, Any]]) -> None:
+        """Several frames written to the socket at once (so the server finds them queued)."""
+        with self.ws.send_context():
+            for frame in frames:
+                self.ws.protocol.send_text(json.dumps(frame).encode())
+
+    def server_close_code(self, timeout: float = 10) -> int | None:
+        """Wait for the server's close frame; the close code it sent."""
+        deadline = time.monotonic() + timeout
+        while self.ws.protocol.close_rcvd is None:
+            if time.monotonic() > deadline:
+                raise AssertionError("the server did not close the connection")
+            with contextlib.suppress(TimeoutError, ConnectionClosed):
+                self.ws.recv(timeout=0.1)  # frames still queued are skipped
+        return self.ws.protocol.close_rcvd.code
 
     def recv(self, timeout: float = 10) -> dict[str, Any]:
         return json.loads(self.ws.recv(timeout=timeout))
