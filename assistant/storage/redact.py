@@ -22,7 +22,7 @@ STREET_TYPES = (
     "terrace|way|close|crescent|highway|hwy|parkway|pkwy|strasse|straße|straat|rue|via|calle"
 )
 STREET = re.compile(
-    rf"\b\d{{1,5}}[a-z]?,?\s+(?:[A-Z][\w'-]*\s+){{1,4}}(?:{STREET_TYPES})\b\.?",
+    rf"\b\d{{1,5}}[a-z]?,?\s+(?:[A-Z][\w'-]*\s+){{1,4}}(?:{STREET_TYPES})\b",
     re.IGNORECASE,
 )
 # Continental style: "Hauptstraße 12", "Rue de Rivoli 5" (street word first, number after).
