@@ -126,7 +126,7 @@ def test_options_page_validates_saves_and_tests_the_connection(
     page.get_by_label("Sites").fill("https://desk.example.com/*")
     page.get_by_label("Add a preset").select_option(label="Zammad")
     page.get_by_role("button", name="Save").click()
-    page.locator("#status.ok").wait_for()
+    expect(page.locator("#status")).to_have_text("Saved.")  # not the earlier "Connected"
     stored = service_worker(browser).evaluate("chrome.storage.local.get('settings')")["settings"]
     assert stored["serverUrl"] == empathy_server.url
     assert stored["token"] == empathy_server.token
