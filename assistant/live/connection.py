@@ -169,7 +169,9 @@ class AgentConnection:
         self.key = ConversationKey(
             identity.team_id, external_id, hello.get("site"), identity.user_id
         )
-        self.ctx = Context(customer_name=hello.get("customer_name") or None)
+        self.ctx = Context(
+            customer_name=hello.get("customer_name") or None, team=identity.team_name
+        )
         restored = self.restore()
         self.lexicon_version = self.runtime.lexicons.version
         self.send(
