@@ -28,6 +28,9 @@ WAITING = "customer-waiting"
 
 Match = tuple[Rule, int, int, str]  # rule, start and end characters, matched text
 
+# Longer texts are analysed up to here: a chat message is never this long, and a pasted
+# document must not cost the server more than a normal message does.
+MAX_TEXT_CHARS = 20_000
 MIN_DRAFT_WORDS_FOR_CONTEXT = 3
 MIN_DRAFT_WORDS_FOR_NAME = 8
 
@@ -85,6 +88,7 @@ class Engine:
     # -- single texts -------------------------------------------------------------------
 
     def _doc(self, text: str) -> Doc:
+        text = text[:MAX_TEXT_CHARS]
         return self.nlp(text) if self.trained else self.nlp.make_doc(text)
 
     def _matches(self, text: str, role: str, team: str | None) -> list[Match]:
