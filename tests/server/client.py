@@ -7,8 +7,13 @@ import json
 import time
 from typing import Any
 
+import fastjsonschema
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
+
+from assistant.live.frames import SERVER_SCHEMAS
+
+SERVER_VALIDATORS = {name: fastjsonschema.compile(s) for name, s in SERVER_SCHEMAS.items()}
 
 
 class Agent:
@@ -48,7 +53,10 @@ class Agent:
         return self.ws.protocol.close_rcvd.code
 
     def recv(self, timeout: float = 10) -> dict[str, Any]:
-        return json.loads(self.ws.recv(timeout=timeout))
+        """The next frame, checked against its documented schema (docs/protocol.md)."""
+        frame = json.loads(self.ws.recv(timeout=timeout))
+        SERVER_VALIDATORS[frame["type"]](frame)
+        return frame
 
     def expect(self, frame_type: str, timeout: float = 10, **match: Any) -> dict[str, Any]:
         """The next frame of this type matching the given fields; others in between are skipped."""

@@ -57,11 +57,11 @@ def test_newer_draft_supersedes_one_still_waiting(server, token):
         assert len(answers) == 7  # every draft is answered...
         assert answers["last"]["items"][0]["rule"] == "test-calm-down"
         assert "superseded" not in answers["last"]
-        # ...and the ones overtaken while they waited say so, with no items.
-        for i in range(1, 6):
-            assert answers[f"d{i}"] == {
-                "type": "nudges", "for": f"d{i}", "items": [], "superseded": True
-            }  # fmt: skip
+        # ...and the ones overtaken while the long one was analysed say so, with no items. (At most
+        # one short draft can have arrived with the long one and be the newest of that batch.)
+        short = [answers[f"d{i}"] for i in range(1, 6)]
+        assert sum(1 for frame in short if not frame.get("superseded")) <= 1
+        assert all(frame["items"] == [] for frame in short)
 
 
 def test_ping_pong(server, token):
