@@ -8,8 +8,9 @@
 * ``start_server`` (function): ``start_server(database_url, **settings)`` runs ``create_app``
   in this process on a loopback port (werkzeug, threaded) and returns a ``LiveServer`` with ``url``,
   ``ws_url``, ``app``, ``runtime`` and ``new_token(name, team="default")``; stopped after the test.
-* ``database_url`` (function, parametrised): a fresh SQLite file, and a throwaway PostgreSQL
-  database when 127.0.0.1:5432 is reachable (skipped with the reason otherwise).
+* ``database_url`` (function, parametrised): a fresh SQLite file, and a fresh schema in a
+  throwaway PostgreSQL database when 127.0.0.1:5432 is reachable (skipped with the reason
+  otherwise).
 """
 
 from __future__ import annotations
@@ -175,25 +176,46 @@ def postgres_reachable() -> bool:
         return False
 
 
-def _pg_admin(sql: str) -> None:
+def _pg_admin(sql: str, dbname: str = "postgres") -> None:
     import psycopg
 
     with psycopg.connect(
-        f"host={PG_HOST} port={PG_PORT} user=postgres dbname=postgres", autocommit=True
+        f"host={PG_HOST} port={PG_PORT} user=postgres dbname={dbname}", autocommit=True
     ) as connection:
         connection.execute(sql)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empathy.sqlite3'}"
-        return
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str | None]:
+    """One throwaway PostgreSQL database per test session (None when unreachable)."""
     if not postgres_reachable():
-        pytest.skip(f"PostgreSQL not reachable on {PG_HOST}:{PG_PORT}")
+        yield None
+        return
     name = f"empathy_test_{secrets.token_hex(6)}"
     _pg_admin(f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{name}"
+        yield name
     finally:
         _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None
+) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own (cheaper than
+    a database per test) selected through the connection's search_path."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empathy.sqlite3'}"
+        return
+    if postgres_database is None:
+        pytest.skip(f"PostgreSQL not reachable on {PG_HOST}:{PG_PORT}")
+    schema = f"t_{secrets.token_hex(6)}"
+    _pg_admin(f"CREATE SCHEMA {schema}", postgres_database)
+    try:
+        yield (
+            f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{postgres_database}"
+            f"?options=-csearch_path%3D{schema}"
+        )
+    finally:
+        _pg_admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE", postgres_database)
