@@ -53,11 +53,7 @@ class Runtime:
         return cls(dict(app.config), url, db, sessions, Writer(sessions), lexicons)
 
     def init_database(self) -> None:
-        """Create or upgrade the schema and seed the lexicons if the database has none."""
-        migrate(self.db)
-        with self.sessions.begin() as session:
-            if lexicon_store.seed_if_empty(session, self.settings["EMPATHY_LEXICON_DIR"]):
-                log.info("seeded lexicons from %s", self.settings["EMPATHY_LEXICON_DIR"])
+        initialise_database(self.db, self.settings["EMPATHY_LEXICON_DIR"])
 
     def start(self) -> None:
         """Build the engine and start the background threads (idempotent)."""
@@ -101,3 +97,11 @@ class Runtime:
         else:
             self._identities[key] = (identity, time.monotonic())
         return identity
+
+
+def initialise_database(db: SqlEngine, lexicon_dir: str) -> None:
+    """Create or upgrade the schema and seed the lexicons if the database has none."""
+    migrate(db)
+    with make_session_factory(db).begin() as session:
+        if lexicon_store.seed_if_empty(session, lexicon_dir):
+            log.info("seeded lexicons from %s", lexicon_dir)

@@ -19,7 +19,7 @@ def default_database_url(instance_path: str | os.PathLike[str] | None = None) ->
     url = os.environ.get("DATABASE_URL")
     if url:
         return normalise_url(url)
-    folder = Path(instance_path or Path.cwd() / "instance")
+    folder = Path(instance_path or Path(__file__).resolve().parents[2] / "instance")
     return f"sqlite:///{folder / DEFAULT_SQLITE_NAME}"
 
 
