@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. Without DATABASE_URL it uses instance/empathy.sqlite3, created with its
     schema and seeded with the default lexicons on first start."""
-    app = Flask(__name__, instance_relative_config=True)
+    # static_folder=None: the web blueprint serves /static (assistant/web/static).
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
     app.config.update(load_settings(config))
 
     runtime = Runtime.from_app(app)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from flask import Blueprint, current_app, request
 from flask_sock import Sock
+from simple_websocket import ConnectionClosed
 
 from .connection import AgentConnection
 from .limits import origin_allowed
@@ -19,8 +21,19 @@ sock = Sock()
 @sock.route("/ws", bp=live)
 def websocket(ws) -> None:
     runtime = current_app.extensions["empathy"]
-    runtime.start()
-    AgentConnection(ws, runtime, origin_ok=_origin_ok()).serve()
+    connection = AgentConnection(ws, runtime, origin_ok=_origin_ok())
+    try:
+        runtime.start()
+        connection.serve()
+    except ConnectionClosed:
+        raise
+    except Exception:
+        # E.g. the database is down at hello and the token was never seen: say so and close
+        # this connection (1011) rather than leave the client guessing; the server goes on.
+        log.exception("websocket connection failed")
+        connection.error("internal", "the server could not serve this connection; retry")
+        with contextlib.suppress(Exception):
+            ws.close(reason=1011, message="internal error")
 
 
 def _origin_ok() -> bool:

@@ -168,6 +168,8 @@ def parse_frame(raw: str | bytes, max_bytes: int) -> dict[str, Any]:
         frame = json.loads(raw)
     except ValueError as error:
         raise FrameError("bad-json", f"invalid JSON: {error}") from None
+    except RecursionError:
+        raise FrameError("bad-json", "JSON nested too deeply") from None
     if not isinstance(frame, dict):
         raise FrameError("bad-json", "a frame must be a JSON object")
     frame_type = frame.get("type")

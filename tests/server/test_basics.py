@@ -34,3 +34,5 @@ def test_demo_page_is_served_with_a_token_and_no_inline_script(empathy_server):
     assert "ee_" in html  # the demo agent's token reaches the page as data
     with urllib.request.urlopen(empathy_server.url + "ui/nudges.js", timeout=10) as response:
         assert b"EmpathyNudgeUI" in response.read()
+    with urllib.request.urlopen(empathy_server.url + "static/demo.js", timeout=10) as response:
+        assert response.status == 200
