@@ -172,6 +172,8 @@ def parse_frame(raw: str | bytes, max_bytes: int) -> dict[str, Any]:
         raise FrameError("bad-json", "JSON nested too deeply") from None
     if not isinstance(frame, dict):
         raise FrameError("bad-json", "a frame must be a JSON object")
+    if "\\u" in raw and not _encodable(frame):  # e.g. a lone surrogate written as \ud800
+        raise FrameError("bad-json", "the frame contains text that is not valid Unicode")
     frame_type = frame.get("type")
     validator = _VALIDATORS.get(frame_type) if isinstance(frame_type, str) else None
     if validator is None:
@@ -183,6 +185,14 @@ def parse_frame(raw: str | bytes, max_bytes: int) -> dict[str, Any]:
         for_id = frame.get("id") if isinstance(frame.get("id"), str) else None
         raise FrameError("bad-frame", f"{frame_type}: {error.message}", for_id) from None
     return frame
+
+
+def _encodable(frame: dict[str, Any]) -> bool:
+    try:
+        json.dumps(frame, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def error_frame(code: str, message: str | None = None, for_id: str | None = None) -> dict:

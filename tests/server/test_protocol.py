@@ -83,6 +83,8 @@ def test_ping_pong(server, token):
         ('{"type": "customer", "id": "", "text": "x"}', "bad-frame"),
         ('{"type": "sent", "id": "s1", "text": "x", "ts": "yesterday"}', "bad-frame"),
         ('{"type": "feedback", "nudge": "n_1", "action": "loved"}', "bad-frame"),
+        ('{"type": "draft", "id": "d1", "text": "\\ud800 lone surrogate"}', "bad-json"),
+        ("[" * 50_000, "bad-json"),
     ],
 )
 def test_bad_frames_get_an_error_and_the_connection_goes_on(server, token, raw, code):
