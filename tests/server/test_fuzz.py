@@ -44,7 +44,7 @@ def test_arbitrary_frames_never_break_the_connection(start_server, tmp_path, fuz
     with Agent(server.ws_url) as agent:
         agent.hello(token, "fuzz")
 
-        @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
         @given(raw=frames)
         def check(raw: str) -> None:
             agent.send(raw)
