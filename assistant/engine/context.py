@@ -22,6 +22,7 @@ class PendingFeeling:
     category: str
     quote: str
     message_number: int
+    worded: bool = True  # said in words, not only "!!!" or "???"
 
 
 @dataclass
@@ -84,6 +85,6 @@ def sentence_around(text: str, start: int, end: int, max_words: int = 14) -> str
     for s_start, s_end, _ in sentences(text):
         if s_start <= start and end <= s_end:
             sentence = text[s_start:s_end].rstrip(".!? ")
-            if len(sentence.split()) <= max_words:
+            if sentence and len(sentence.split()) <= max_words:
                 return sentence
     return text[start:end]

@@ -143,8 +143,11 @@ class Engine:
         found = self.feelings(text, context.team)
         for finding in found:
             quote = sentence_around(text, finding.start, finding.end)
+            worded = any(ch.isalpha() for ch in finding.text)
             context.pending.append(
-                PendingFeeling(finding.rule, finding.category, quote, context.customer_messages)
+                PendingFeeling(
+                    finding.rule, finding.category, quote, context.customer_messages, worded
+                )
             )
         context.forget_old_feelings()
         context.thing = thing_mentioned(text) or context.thing
@@ -197,7 +200,9 @@ class Engine:
         waiting = [p for p in context.pending if p.category not in acknowledged]
         if not waiting or "any" in acknowledged:
             return []
-        feeling = waiting[-1]
+        # Quote the customer's words, not a "!!": prefer the latest feeling said in words.
+        worded = [p for p in waiting if p.worded]
+        feeling = (worded or waiting)[-1]
         values = _slot_values(context, quote=feeling.quote)
         finding = _finding(rule, 0, 0, "", values, category=feeling.category)
         own = self.rule(feeling.rule, context.team)

@@ -109,10 +109,11 @@ class EmpathyRules:
                         if word.exact:
                             checks.append((len(norms), "lower_", lower))
                         norms.append(norm)
-                if checks:
-                    self._add_checked(key, self._norm_doc(norms), checks)
-                else:
-                    plain.add(tuple(norms))
+                for variant in _contraction_variants(norms):
+                    if checks:
+                        self._add_checked(key, self._norm_doc(variant), checks)
+                    else:
+                        plain.add(variant)
         if plain:
             self.phrase_matchers["NORM"].add(key, [self._norm_doc(n) for n in sorted(plain)])
             self._roles_of["NORM"].add(role)
@@ -281,6 +282,27 @@ class EmpathyRules:
                 ):
                     kept.append((rule_id, start, end))
         return sorted(kept, key=lambda m: (m[1], m[2]))
+
+
+# spaCy gives "'re", "n't", "'ll", "'m", "'ve" their full NORM already; "'s" and "'d" are
+# ambiguous (is/has, would/had), so after a pronoun both spellings are compiled in.
+_AFTER_PRONOUN = {
+    "is": ("is", "'s"), "has": ("has", "'s"), "'s": ("'s", "is", "has"),
+    "would": ("would", "'d"), "had": ("had", "'d"), "'d": ("'d", "would", "had"),
+}  # fmt: skip
+_PRONOUNS = {
+    "i", "you", "we", "they", "he", "she", "it", "that", "this", "there", "here", "what",
+    "who", "where", "how", "everything", "nothing", "someone", "something", "everyone",
+}  # fmt: skip
+
+
+def _contraction_variants(norms: list[str]) -> list[tuple[str, ...]]:
+    choices = [
+        _AFTER_PRONOUN[norm] if norm in _AFTER_PRONOUN and i and norms[i - 1] in _PRONOUNS
+        else (norm,)
+        for i, norm in enumerate(norms)
+    ]  # fmt: skip
+    return list(itertools.product(*choices))
 
 
 def _anchor(pattern: TokenPattern) -> list[list[tuple[str, str]]] | None:

@@ -22,6 +22,10 @@ class PhraseSyntaxError(ValueError):
     pass
 
 
+# Regular-expression habits that would otherwise be read as literal words.
+_REGEX_HABITS = re.compile(r"[)\]][?*+{]|\\[a-zA-Z]|\.\*")
+
+
 class Word(NamedTuple):  # a tuple: hashed millions of times while a lexicon compiles
     text: str
     exact: bool = False
@@ -87,6 +91,12 @@ def parse_phrase(phrase: str) -> tuple[tuple[Word, ...], ...]:
     if not isinstance(phrase, str) or not phrase.strip():
         raise PhraseSyntaxError("a phrase must be a non-empty string")
     phrase = _hide_escapes(phrase)
+    habit = _REGEX_HABITS.search(phrase)
+    if habit:
+        raise PhraseSyntaxError(
+            f"{habit.group().strip()!r} in {phrase!r} looks like a regular expression; plain "
+            "phrases use (a|b) for alternatives and [word] for optional words"
+        )
     _check_brackets(phrase)
     slots = _slots(phrase)
     total = 1

@@ -27,7 +27,12 @@ class WordForms:
     """Maps any form of a word to its canonical lemma, and a lemma to its forms."""
 
     def __init__(self) -> None:
-        self._lemma: dict[str, str] = _read_lemma_lookup()
+        # Keep a form -> lemma mapping only where the two share their first letters:
+        # "paid" -> "pay" yes; "best" -> "good", "worst" -> "wrong", "second" -> "2" no (a
+        # rule about doing our best must not fire on "good").
+        self._lemma: dict[str, str] = {
+            form: lemma for form, lemma in _read_lemma_lookup().items() if form[:2] == lemma[:2]
+        }
         self._forms: dict[str, set[str]] = defaultdict(set)
         for form, lemma in self._lemma.items():
             self._forms[lemma].add(form)

@@ -73,6 +73,32 @@ def test_exact_words_match_only_as_written(apology: Engine) -> None:
     assert apology.analyse("Restart it.") == []
 
 
+@pytest.mark.parametrize(
+    ("phrase", "text"),
+    [
+        ("it is not possible", "It's not possible."),
+        ("it's not possible", "it is not possible"),
+        ("that has been sorted", "That's been sorted."),
+        ("I would rather not", "I'd rather not."),
+        ("I'd rather not", "I would rather not"),
+    ],
+)
+def test_s_and_d_contractions_match_both_ways_after_pronouns(phrase: str, text: str) -> None:
+    assert engine_of(make_rule(patterns=[phrase])).analyse(text)
+
+
+def test_possessive_s_is_not_read_as_is() -> None:
+    assert (
+        engine_of(make_rule(patterns=["the customer is right"])).analyse("The customer's right.")
+        == []
+    )
+
+
+def test_unrelated_lookup_forms_do_not_match() -> None:
+    engine = engine_of(make_rule(patterns=["do our best"]))
+    assert engine.analyse("We do our best.") and not engine.analyse("We do our good.")
+
+
 def test_escaped_brackets_match_emoticons() -> None:
     engine = engine_of(make_rule(patterns=[r"so (sad|:\(|:-\()"]))
     assert [f.text for f in engine.analyse("I am so :( today")] == ["so :("]
@@ -134,6 +160,14 @@ def test_unacknowledged_feeling_is_nudged_with_the_customers_words(engine: Engin
     assert nudge.question == 1
     assert "third time" in nudge.message.lower()
     assert any("Sam" in s for s in nudge.suggestions)
+
+
+def test_the_nudge_quotes_words_not_punctuation(engine: Engine) -> None:
+    context = Context()
+    engine.observe_customer(context, "I'm so worried about my savings.")
+    engine.observe_customer(context, "Hello??? !!!")
+    nudge = next(f for f in engine.review("The transfer is pending.", context) if f.question == 1)
+    assert "worried" in nudge.message
 
 
 def test_acknowledging_in_the_draft_or_a_sent_reply_removes_the_nudge(engine: Engine) -> None:
