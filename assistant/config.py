@@ -31,6 +31,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "EMPATHY_FRAMES_PER_SECOND": (20.0, float),
     "EMPATHY_FRAME_BURST": (40.0, float),
     "EMPATHY_HELLO_TIMEOUT": (10.0, float),
+    "EMPATHY_TOKEN_RECHECK": (30.0, float),  # seconds between re-checks of an open connection
     "EMPATHY_LEXICON_DIR": (str(REPO_ROOT / "lexicons"), str),
     "EMPATHY_LEXICON_POLL": (1.0, float),
     "EMPATHY_UI_DIR": (str(REPO_ROOT / "extension" / "ui"), str),

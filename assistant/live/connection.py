@@ -71,6 +71,8 @@ class AgentConnection:
         self.waiting: Waiting | None = None
         self.composition: dict[tuple[str, str], IssuedNudge] = {}  # nudges since the last send
         self.lexicon_version = 0
+        self.token = ""
+        self.token_checked = time.monotonic()
 
     # --- sending -------------------------------------------------------------------------
 
@@ -138,6 +140,19 @@ class AgentConnection:
     def tick(self) -> None:
         self.announce_lexicon_change()
         self.nudge_if_customer_waiting()
+        self.close_if_token_revoked()
+
+    def close_if_token_revoked(self) -> None:
+        """A revoked token ends open connections too, within EMPATHY_TOKEN_RECHECK seconds."""
+        if time.monotonic() - self.token_checked < self.settings["EMPATHY_TOKEN_RECHECK"]:
+            return
+        self.token_checked = time.monotonic()
+        try:
+            still_valid = self.runtime.identify(self.token) is not None
+        except Exception:  # database unavailable: keep serving, check again later
+            return
+        if not still_valid:
+            self.refuse("bad-token", "the token was revoked")
 
     # --- hello -----------------------------------------------------------------------------
 
@@ -158,6 +173,8 @@ class AgentConnection:
         if identity is None:
             self.refuse("bad-token")
             return False
+        self.token = frame["token"]
+        self.token_checked = time.monotonic()
         self.start_conversation(identity, frame)
         return True
 

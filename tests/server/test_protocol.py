@@ -186,6 +186,19 @@ class TestAuth:
             assert agent.recv()["code"] == "bad-token"
             assert closed_with(agent) == 1008
 
+    def test_revoking_a_token_closes_its_open_connections(self, start_server, database_url):
+        from assistant.storage import accounts
+
+        server = start_server(database_url, EMPATHY_TOKEN_RECHECK=0.2)
+        token = server.new_token("bob")
+        with Agent(server.ws_url) as agent:
+            agent.hello(token)
+            agent.draft("d1", "calm down")
+            with server.runtime.sessions.begin() as session:
+                accounts.revoke_tokens(session, token=token)
+            assert agent.expect("error", timeout=10)["code"] == "bad-token"
+            assert closed_with(agent) == 1008
+
     def test_tokens_are_stored_hashed(self, server, token):
         from sqlalchemy import text
 
