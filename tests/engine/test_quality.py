@@ -13,7 +13,7 @@ import pytest
 from assistant.engine import Engine
 from assistant.engine.evaluation import read_phrase_tsv, score_phrases
 
-from .conftest import SHARED
+from .conftest import REPO, SHARED
 
 DEV_SET = SHARED / "dev" / "phrases-dev.tsv"
 TURNS = SHARED / "data" / "sgd" / "turns.tsv"
@@ -24,6 +24,12 @@ def test_dev_set_recall_and_false_flags(engine: Engine) -> None:
     score = score_phrases(engine, read_phrase_tsv(DEV_SET))
     assert score.recall >= 0.90, score.misses
     assert score.false_flag_rate <= 0.05, score.flagged_recommended
+
+
+def test_own_probe_phrasings_regression(engine: Engine) -> None:
+    score = score_phrases(engine, read_phrase_tsv(REPO / "tests" / "data" / "probes.tsv"))
+    assert score.recall >= 0.95, score.misses
+    assert score.false_flag_rate <= 0.03, score.flagged_recommended
 
 
 @pytest.mark.skipif(not TURNS.exists(), reason=f"{TURNS} not found (../shared is absent)")
