@@ -50,7 +50,8 @@ class Runtime:
         lexicons = Lexicons(
             sessions, app.config["EMPATHY_LEXICON_DIR"], app.config["EMPATHY_LEXICON_POLL"]
         )
-        return cls(dict(app.config), url, db, sessions, Writer(sessions), lexicons)
+        writer = Writer(sessions, max_queue=app.config["EMPATHY_WRITE_QUEUE"])
+        return cls(dict(app.config), url, db, sessions, writer, lexicons)
 
     def init_database(self) -> None:
         initialise_database(self.db, self.settings["EMPATHY_LEXICON_DIR"])

@@ -204,6 +204,46 @@ class TestDatabaseUnavailable:
         assert [m.client_id for m in rows(server, Message)] == ["m1"]
 
 
+class TestWriteQueueFull:
+    @pytest.fixture
+    def settings(self):
+        return {"EMPATHY_WRITE_QUEUE": 2}
+
+    def test_refused_messages_get_storage_busy_and_are_stored_when_resent(
+        self, server, token, database_url
+    ):
+        with Agent(server.ws_url) as agent:
+            agent.hello(token, "full")
+            release, holder = TestDatabaseUnavailable().lock_database(server, database_url)
+            try:
+                for i in range(6):
+                    agent.send({"type": "customer", "id": f"m{i}", "text": f"message {i}"})
+                busy = set()
+                while len(busy) < 3:  # one record in the writer's hands, two queued
+                    error = agent.expect("error", timeout=10)
+                    assert error["code"] == "storage-busy"
+                    busy.add(error["for"])
+            finally:
+                release.set()
+                holder.join(10)
+            # Like a real client: resend whatever was refused, a little later, until acked.
+            for message_id in busy:
+                agent.send({"type": "customer", "id": message_id, "text": f"message {message_id[1:]}"})
+            acked: set[str] = set()
+            deadline = time.monotonic() + 30
+            while len(acked) < 6 and time.monotonic() < deadline:
+                frame = agent.recv(timeout=15)
+                if frame["type"] == "ack":
+                    acked.add(frame["id"])
+                elif frame["type"] == "error" and frame["code"] == "storage-busy":
+                    time.sleep(0.2)
+                    resend = frame["for"]
+                    agent.send({"type": "customer", "id": resend, "text": f"message {resend[1:]}"})
+            assert acked == {f"m{i}" for i in range(6)}
+        stored = sorted((m.client_id, m.text) for m in rows(server, Message))
+        assert stored == [(f"m{i}", f"message {i}") for i in range(6)]
+
+
 def test_queued_messages_survive_a_dropped_database_connection(server, token, database_url):
     """PostgreSQL: the writer's connection is killed; the pool reconnects and nothing is lost."""
     if not database_url.startswith("postgresql"):
