@@ -227,8 +227,8 @@ class TestWriteQueueFull:
                 release.set()
                 holder.join(10)
             # Like a real client: resend whatever was refused, a little later, until acked.
-            for message_id in busy:
-                agent.send({"type": "customer", "id": message_id, "text": f"message {message_id[1:]}"})
+            for resend in busy:
+                agent.send({"type": "customer", "id": resend, "text": f"message {resend[1:]}"})
             acked: set[str] = set()
             deadline = time.monotonic() + 30
             while len(acked) < 6 and time.monotonic() < deadline:
