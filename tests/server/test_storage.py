@@ -12,6 +12,7 @@ from sqlalchemy import select
 from assistant.storage.models import Conversation, Feedback, Message, MessageFinding, Nudge
 
 from .client import Agent
+from .conftest import TEST_LEXICONS
 
 
 def rows(server, model, *where):
@@ -263,3 +264,42 @@ def test_queued_messages_survive_a_dropped_database_connection(server, token, da
         for i in range(1, 4):
             agent.expect("ack", id=f"m{i}", timeout=15)
     assert [m.client_id for m in rows(server, Message)] == ["m0", "m1", "m2", "m3"]
+
+
+def test_database_gone_at_reconnect_nudges_go_on_and_nothing_is_lost(start_server, tmp_path):
+    """The database file disappears (SQLite): a reconnecting agent whose token was verified
+    recently is still served, told its context is unavailable, and its messages wait for the
+    database instead of being dropped."""
+    path = tmp_path / "gone.sqlite3"
+    server = start_server(f"sqlite:///{path}", EMPATHY_LEXICON_DIR=str(TEST_LEXICONS))
+    token = server.new_token("alice")
+    with Agent(server.ws_url) as agent:
+        agent.hello(token, "gone")
+        agent.customer("m1", "I'm so frustrated")
+
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    server.runtime.db.dispose()
+    for file in tmp_path.glob("gone.sqlite3*"):
+        file.rename(hidden / file.name)
+    try:
+        with Agent(server.ws_url) as agent:
+            agent.send({"type": "hello", "token": token, "conversation": "gone"})
+            assert agent.expect("error")["code"] == "context-unavailable"
+            assert agent.expect("ready")["restored_messages"] == 0
+            assert agent.draft("d1", "calm down")["items"]
+            agent.send({"type": "customer", "id": "m2", "text": "hello?"})
+            with pytest.raises(TimeoutError):
+                agent.expect("ack", timeout=1.0)
+            # The database comes back: the waiting message is stored and acked.
+            server.runtime.db.dispose()
+            for file in tmp_path.glob("gone.sqlite3*"):
+                file.unlink()
+            for file in hidden.iterdir():
+                file.rename(tmp_path / file.name)
+            server.runtime.db.dispose()
+            assert agent.expect("ack", id="m2", timeout=20)["duplicate"] is False
+    finally:
+        for file in hidden.iterdir():
+            file.rename(tmp_path / file.name)
+    assert [m.client_id for m in rows(server, Message)] == ["m1", "m2"]
