@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import mint_token_cli
 
 from .client import Agent
 
@@ -58,7 +57,11 @@ def gunicorn_server(tmp_path):
 
 def test_gunicorn_serves_agents_on_two_workers(gunicorn_server):
     ws_url, database_url = gunicorn_server
-    token = mint_token_cli(database_url, "gunicorn-agent")
+    token = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "server", "agents", "create", "gunicorn-agent"],
+        cwd=REPO, env={**os.environ, "DATABASE_URL": database_url}, capture_output=True,
+        text=True, timeout=120, check=True,
+    ).stdout.splitlines()[-1]  # fmt: skip
     # Several connections land on both workers; each restores the same conversation.
     for i in range(4):
         with Agent(ws_url) as agent:
