@@ -68,7 +68,8 @@ class Runtime:
         self.db.dispose()
 
     def enable_demo(self) -> str:
-        """Mint a fresh token for the demo agent (older demo tokens are revoked)."""
+        """Mint a fresh token for the demo agent. Older ones are not revoked: under gunicorn each
+        worker mints its own, and all of them must keep working."""
         with self.sessions.begin() as session:
             agent = session.scalar(
                 select(User).join(Team).where(User.name == DEMO_AGENT, Team.name == DEMO_TEAM)
@@ -76,8 +77,6 @@ class Runtime:
             if agent is None:
                 agent = accounts.create_agent(session, DEMO_AGENT, DEMO_TEAM)
                 agent.team.wait_seconds = self.settings["EMPATHY_WAIT_SECONDS"]
-            else:
-                accounts.revoke_tokens(session, agent=DEMO_AGENT)
             self.demo_token = accounts.mint_token(session, agent)
         return self.demo_token
 
