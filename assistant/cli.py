@@ -35,7 +35,8 @@ def init_db() -> None:
 def create_agent(name: str, team: str) -> None:
     """Create an agent and print its token (alone on the last line)."""
     with _runtime().sessions.begin() as session:
-        agent = accounts.create_agent(session, name, team)
+        wait = current_app.config["EMPATHY_WAIT_SECONDS"]
+        agent = accounts.create_agent(session, name, team, wait)
         token = accounts.mint_token(session, agent)
     click.echo(f"Agent {name} created in team {team}. Token (shown once):")
     click.echo(token)

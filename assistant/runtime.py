@@ -75,8 +75,8 @@ class Runtime:
                 select(User).join(Team).where(User.name == DEMO_AGENT, Team.name == DEMO_TEAM)
             )
             if agent is None:
-                agent = accounts.create_agent(session, DEMO_AGENT, DEMO_TEAM)
-                agent.team.wait_seconds = self.settings["EMPATHY_WAIT_SECONDS"]
+                wait = self.settings["EMPATHY_WAIT_SECONDS"]
+                agent = accounts.create_agent(session, DEMO_AGENT, DEMO_TEAM, wait)
             self.demo_token = accounts.mint_token(session, agent)
         return self.demo_token
 

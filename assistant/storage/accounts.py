@@ -33,17 +33,20 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def get_or_create_team(session: Session, name: str) -> Team:
+def get_or_create_team(session: Session, name: str, wait_seconds: float = 60.0) -> Team:
+    """The team called name; a new one gets wait_seconds as its customer-waiting threshold."""
     team = session.scalar(select(Team).where(Team.name == name))
     if team is None:
-        team = Team(name=name)
+        team = Team(name=name, wait_seconds=wait_seconds)
         session.add(team)
         session.flush()
     return team
 
 
-def create_agent(session: Session, name: str, team_name: str = "default") -> User:
-    team = get_or_create_team(session, team_name)
+def create_agent(
+    session: Session, name: str, team_name: str = "default", wait_seconds: float = 60.0
+) -> User:
+    team = get_or_create_team(session, team_name, wait_seconds)
     agent = User(name=name, role="agent", team_id=team.id)
     session.add(agent)
     session.flush()
