@@ -67,9 +67,10 @@ class Lexicons:
             if version in (self.version, self.rejected_version) and self.engine is not None:
                 return False
             rules_data = lexicon_store.rule_dicts(session)
+            disabled = lexicon_store.disabled_by_team(session)
         try:
             rules = rules_from_dicts(rules_data, source="database")
-            engine = Engine(rules)
+            engine = Engine(rules, disabled=disabled)
         except LexiconError as error:
             log.error(
                 "lexicon version %s rejected, keeping version %s: %s", version, self.version, error

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from assistant.engine import load_rules
 
-from .models import LexiconRule, LexiconState, utcnow
+from .models import LexiconRule, LexiconState, Team, TeamRuleSwitch, utcnow
 
 STATE_ID = 1
 
@@ -25,10 +25,24 @@ def rule_dicts(session: Session) -> list[dict[str, Any]]:
     return [row.data for row in session.scalars(select(LexiconRule).order_by(LexiconRule.id))]
 
 
+def rule_key(rule: dict[str, Any]) -> str:
+    """Unique per stored rule: a team's own rule may share its id with a global one."""
+    return f"{rule['id']}@{rule['team']}" if rule.get("team") else rule["id"]
+
+
+def disabled_by_team(session: Session) -> dict[str, list[str]]:
+    """The global rule ids each team switched off for itself (Engine's `disabled`)."""
+    disabled: dict[str, list[str]] = {}
+    rows = session.execute(select(Team.name, TeamRuleSwitch.rule_id).join(TeamRuleSwitch.team))
+    for team, rule_id in rows:
+        disabled.setdefault(team, []).append(rule_id)
+    return disabled
+
+
 def replace_rules(session: Session, rules: list[dict[str, Any]]) -> int:
     """Replace every stored rule and bump the version; returns the new version."""
     session.execute(delete(LexiconRule))
-    session.add_all(LexiconRule(rule_id=rule["id"], data=rule) for rule in rules)
+    session.add_all(LexiconRule(rule_id=rule_key(rule), data=rule) for rule in rules)
     return bump_version(session)
 
 

@@ -173,7 +173,8 @@ class LexiconRule(Base):
     __tablename__ = "lexicon_rules"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    rule_id: Mapped[str] = mapped_column(String(100), unique=True)
+    # The rule's key: its id, or "id@team" for a team's own rule (which may share a global id).
+    rule_id: Mapped[str] = mapped_column(String(200), unique=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -186,3 +187,51 @@ class LexiconState(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LexiconRevision(Base):
+    """One saved change to one rule: who, when, and the rule before and after (None: absent)."""
+
+    __tablename__ = "lexicon_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_key: Mapped[str] = mapped_column(String(200), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # add | edit | delete | import | revert | ...
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(320))  # e-mail, or "cli"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TeamRuleSwitch(Base):
+    """A global rule a team switched off for its own agents."""
+
+    __tablename__ = "team_rule_switches"
+    __table_args__ = (UniqueConstraint("team_id", "rule_id", name="uq_team_rule_switch"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    rule_id: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    team: Mapped[Team] = relationship()
+
+
+class LoginFailure(Base):
+    """A failed sign-in, per e-mail and per address, so throttling holds across processes."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(400), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AppSecret(Base):
+    """Secrets every process sharing the database must agree on (the session signing key)."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
