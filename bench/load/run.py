@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -291,6 +292,7 @@ def run_against_gunicorn(
     finally:
         if server:
             server.stop()
+            shutil.copy(server.log_path, RESULTS / f"{args.name}-gunicorn.log")
         drop_database(database_url)
 
 
