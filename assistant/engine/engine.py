@@ -31,6 +31,7 @@ Match = tuple[Rule, int, int, str]  # rule, start and end characters, matched te
 # Longer texts are analysed up to here: a chat message is never this long, and a pasted
 # document must not cost the server more than a normal message does.
 MAX_TEXT_CHARS = 20_000
+MAX_OVERLAY_RULES = 200  # changed rules an incremental update compiles before a full rebuild
 MIN_DRAFT_WORDS_FOR_CONTEXT = 3
 MIN_DRAFT_WORDS_FOR_NAME = 8
 
@@ -54,19 +55,74 @@ class Engine:
         pipeline: str | None = None,
         disabled: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
+        self._configure(rules, pipeline, disabled)
+        component = EmpathyRules(self.nlp)
+        component.add_rules(self._matchable())
+        # (component, keys it must ignore): one after a full build; see updated().
+        self.components: list[tuple[EmpathyRules, frozenset[str]]] = [(component, frozenset())]
+
+    def _configure(
+        self,
+        rules: Iterable[Rule],
+        pipeline: str | None,
+        disabled: Mapping[str, Iterable[str]] | None,
+    ) -> None:
+        self.pipeline = pipeline
         self.nlp = load_pipeline(pipeline)
         self.trained = bool(self.nlp.pipe_names)
         rules = [r for r in rules if r.enabled]
         # Rules needing part-of-speech or dependencies only run with a trained pipeline.
         self.inactive = [r for r in rules if r.needs_trained_pipeline and not self.trained]
         active = [r for r in rules if r not in self.inactive]
-        self.component = EmpathyRules(self.nlp)
-        self.component.add_rules(r for r in active if r.role != "conversation")
         self.rules: dict[str, Rule] = {r.key: r for r in active}
-        self._hidden: dict[str, set[str]] = {t: set(ids) for t, ids in (disabled or {}).items()}
+        self.disabled = {team: set(ids) for team, ids in (disabled or {}).items()}
+        self._hidden = {team: set(ids) for team, ids in self.disabled.items()}
         for rule in active:
             if rule.team is not None:  # the team's own version hides the global one
                 self._hidden.setdefault(rule.team, set()).add(rule.id)
+
+    def _matchable(self) -> list[Rule]:
+        return [r for r in self.rules.values() if r.role != "conversation"]
+
+    def updated(
+        self, rules: Iterable[Rule], disabled: Mapping[str, Iterable[str]] | None = None
+    ) -> Engine:
+        """A new engine for these rules that recompiles only what changed.
+
+        The last full build's matcher is reused, ignoring the rules that changed since;
+        those are compiled into a small second matcher. A lead's edit goes live in
+        milliseconds instead of a full recompile; past MAX_OVERLAY_RULES changed rules the
+        engine is rebuilt whole. Both engines stay immutable and usable side by side.
+        """
+        engine = Engine.__new__(Engine)
+        engine._configure(rules, self.pipeline, disabled)
+        base, _ = self.components[0]
+        current = {rule.key: rule for rule in engine._matchable()}
+        changed = [rule for key, rule in current.items() if base.rules.get(key) != rule]
+        if len(changed) > MAX_OVERLAY_RULES:
+            return Engine(rules, self.pipeline, disabled)
+        stale = frozenset(key for key, rule in base.rules.items() if current.get(key) != rule)
+        engine.components = [(base, stale)]
+        if changed:
+            overlay = EmpathyRules(self.nlp)
+            overlay.add_rules(changed)
+            engine.components.append((overlay, frozenset()))
+        return engine
+
+    @property
+    def component(self) -> EmpathyRules:
+        """The main compiled component (the last full build)."""
+        return self.components[0][0]
+
+    def _match(self, doc: Doc, role: str | None = None) -> list[tuple[str, int, int]]:
+        found = []
+        for component, ignored in self.components:
+            for key, start, end in component.match(doc, role):
+                if key not in ignored:
+                    found.append((key, start, end))
+        if len(self.components) > 1:
+            found.sort(key=lambda match: (match[1], match[2]))
+        return found
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -94,7 +150,7 @@ class Engine:
     def _matches(self, text: str, role: str, team: str | None) -> list[Match]:
         doc = self._doc(text)
         found = []
-        for key, start, end in self.component.match(doc, role):
+        for key, start, end in self._match(doc, role):
             rule = self.rules[key]
             if rule.role == role and self.visible(rule, team):
                 span = doc[start:end]
@@ -103,7 +159,15 @@ class Engine:
 
     def matching_rules(self, text: str) -> set[str]:
         """Keys of every rule, of any role and team, that matches (for checking examples)."""
-        return {key for key, _, _ in self.component.match(self._doc(text))}
+        return {key for key, _, _ in self._match(self._doc(text))}
+
+    def spans(self, text: str) -> list[tuple[str, int, int, str]]:
+        """(rule key, start char, end char, matched text) for every rule of any role."""
+        doc = self._doc(text)
+        return [
+            (key, doc[start:end].start_char, doc[start:end].end_char, doc[start:end].text)
+            for key, start, end in self._match(doc)
+        ]
 
     def analyse(
         self, text: str, context: Context | None = None, team: str | None = None

@@ -117,3 +117,57 @@ def test_same_id_twice_in_one_team_is_refused_but_across_teams_is_fine() -> None
         assert "id already used" in str(error)
     else:
         raise AssertionError("duplicate id in one team was accepted")
+
+
+# -- incremental updates (a lead's edit must go live fast) -------------------------------
+
+
+def test_updated_engine_reflects_added_changed_and_removed_rules() -> None:
+    base_rules = rules_from_dicts([GLOBAL_POLICY, make_rule(id="calm-down"), WAITING])
+    engine = Engine(base_rules)
+    edited = rules_from_dicts(
+        [
+            make_rule(id="policy", patterns=["company rules"], question=3),  # changed
+            make_rule(id="per-my-email", patterns=["per my last email"]),  # added
+            WAITING,
+        ]  # calm-down removed
+    )
+    updated = engine.updated(edited)
+    text = "Calm down, per my last email our policy and company rules say no."
+    assert sorted(f.rule for f in updated.analyse(text)) == ["per-my-email", "policy"]
+    (policy,) = [f for f in updated.analyse(text) if f.rule == "policy"]
+    assert policy.text == "company rules"
+    # The old engine is untouched and still serves until the swap.
+    assert sorted(f.rule for f in engine.analyse(text)) == ["calm-down", "policy"]
+    assert len(updated.components) == 2 and updated.components[0][0] is engine.components[0][0]
+
+
+def test_updates_chain_and_teams_and_switch_offs_follow() -> None:
+    engine = Engine(rules_from_dicts([GLOBAL_POLICY, make_rule(id="calm-down")]))
+    step1 = engine.updated(
+        rules_from_dicts(
+            [
+                GLOBAL_POLICY,
+                make_rule(id="calm-down"),
+                make_rule(id="calm-down", team="b", patterns=["relax"]),
+            ]
+        ),
+        disabled={"a": ["policy"]},
+    )
+    assert [f.rule for f in step1.analyse("Relax, it's our policy.", team="b")] == [
+        "calm-down", "policy"
+    ]  # fmt: skip
+    assert step1.analyse("It's our policy.", team="a") == []
+    step2 = step1.updated(rules_from_dicts([GLOBAL_POLICY]))
+    assert step2.analyse("Relax, calm down.", team="b") == []
+    assert [f.rule for f in step2.analyse("It's our policy.", team="a")] == ["policy"]
+
+
+def test_many_changes_fall_back_to_a_full_build() -> None:
+    from assistant.engine.engine import MAX_OVERLAY_RULES
+
+    engine = Engine(rules_from_dicts([GLOBAL_POLICY]))
+    many = [make_rule(id=f"r{n}", patterns=[f"word{n} here"]) for n in range(MAX_OVERLAY_RULES + 1)]
+    updated = engine.updated(rules_from_dicts([GLOBAL_POLICY, *many]))
+    assert len(updated.components) == 1
+    assert [f.rule for f in updated.analyse("word7 here")] == ["r7"]
