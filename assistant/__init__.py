@@ -34,6 +34,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(live)
     app.register_blueprint(web)
     register_cli(app)
+
+    from .editor.setup import init_editor  # sign-in, lexicon pages, `flask rules`
+
+    init_editor(app)
     return app
 
 

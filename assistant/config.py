@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "EMPATHY_LEXICON_DIR": (str(REPO_ROOT / "lexicons"), str),
     "EMPATHY_LEXICON_POLL": (1.0, float),
     "EMPATHY_UI_DIR": (str(REPO_ROOT / "extension" / "ui"), str),
+    # Session cookie only over HTTPS; default: on, unless the demo is on (a local http run).
+    "EMPATHY_SECURE_COOKIES": (None, _bool),
 }
 
 
@@ -45,8 +46,8 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         raw = os.environ.get(name)
         settings[name] = parse(raw) if raw is not None else default
     settings.update(overrides or {})
-    if not settings["SECRET_KEY"]:
-        settings["SECRET_KEY"] = secrets.token_hex(32)  # no session cookies rely on it yet
+    # Without SECRET_KEY, assistant.auth uses one stored in the database, shared by every
+    # process (sessions must survive landing on another worker or instance).
     # The websocket library's own hard cap closes the socket (1009): keep it well above ours, so
     # an oversized frame normally gets a recoverable error frame instead.
     settings.setdefault(
