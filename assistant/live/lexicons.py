@@ -8,6 +8,7 @@ new one is ready. A rule set that fails to compile is logged and never replaces 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -17,6 +18,10 @@ from assistant.engine import Engine, LexiconError, load_rules, rules_from_dicts
 from assistant.storage import lexicon_store
 
 log = logging.getLogger(__name__)
+
+# A trained spaCy pipeline (e.g. en_core_web_sm) for rules that need part-of-speech; none
+# is needed by default.
+PIPELINE = os.environ.get("EMPATHY_SPACY_PIPELINE") or None
 
 
 class Lexicons:
@@ -40,7 +45,7 @@ class Lexicons:
             if self.engine is None and not self._reload():
                 log.error("stored rules are unusable; serving lexicons from %s", self.fallback_dir)
                 rules = load_rules(self.fallback_dir)
-                self.engine, self.rule_count = Engine(rules), len(rules)
+                self.engine, self.rule_count = Engine(rules, pipeline=PIPELINE), len(rules)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._poll, name="lexicon-poll", daemon=True)
                 self._thread.start()
@@ -70,7 +75,11 @@ class Lexicons:
             disabled = lexicon_store.disabled_by_team(session)
         try:
             rules = rules_from_dicts(rules_data, source="database")
-            engine = Engine(rules, disabled=disabled)
+            engine = (  # an edit recompiles only the changed rules (Engine.updated)
+                self.engine.updated(rules, disabled)
+                if self.engine is not None
+                else Engine(rules, pipeline=PIPELINE, disabled=disabled)
+            )
         except LexiconError as error:
             log.error(
                 "lexicon version %s rejected, keeping version %s: %s", version, self.version, error
