@@ -125,8 +125,9 @@ def login():
         user, status = _authenticate(form.email.data, form.password.data)
         if user is not None:
             login_user(user)
-            return redirect(_safe_next() or url_for("editor.rules"))
+            return redirect(_safe_next() or url_for("editor.rules_page"))
         flash(THROTTLED if status == 429 else WRONG, "error")
+        status = 429 if status == 429 else 200  # a form page, not an HTTP auth challenge
     elif request.method == "POST":
         status = 400
     return render_template("editor/login.html", form=form), status
