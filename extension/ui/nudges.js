@@ -422,10 +422,13 @@
         return;
       }
       if (!first) return;
-      if (event.altKey && event.key === "Enter" && first.suggestions?.length) {
+      // The shortcut fixes a flagged phrase first; a whole-message nudge (a customer left
+      // waiting) only when nothing in the text is flagged.
+      const target = this.items.find((i) => i.end > i.start && i.suggestions?.length) || first;
+      if (event.altKey && event.key === "Enter" && target.suggestions?.length) {
         event.preventDefault();
         event.stopPropagation();
-        this.apply(first, first.suggestions[0]);
+        this.apply(target, target.suggestions[0]);
       } else if (event.altKey && event.key === "ArrowDown") {
         event.preventDefault();
         this.closed = false;
