@@ -100,10 +100,7 @@ def test_access_matrix(role: str, editor_app: Any, browser_for: Any) -> None:
     wrong = []
     for endpoint, method, url, data, allowed in MATRIX:
         url = url.format(**ids)
-        if method == "GET":
-            response = browser.get(url)
-        else:
-            response = browser.post(url, data)
+        response = browser.get(url) if method == "GET" else browser.post(url, data)
         let_in = _let_in(response)
         if let_in != (role in allowed):
             wrong.append(f"{method} {url} ({endpoint}): {response.status_code}")
