@@ -63,7 +63,7 @@ def rules_page():
     return render_template(
         "editor/rules.html",
         rows=rows,
-        total=len(everything),
+        total=sum(r.get("role") != "conversation" for r in everything),
         q=q,
         filters=filters,
         sort=sort,

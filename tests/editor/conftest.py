@@ -101,3 +101,30 @@ def browser_for(editor_app: Any):
         return browser
 
     return make
+
+
+def seed_nudges(runtime: Any, rule: str, actions: list[str | None], team: str = "support") -> None:
+    """Nudges of `rule` shown in a team's conversation, each with feedback `action` (or none)."""
+    from sqlalchemy import select
+
+    from assistant.storage.models import Conversation, Feedback, Nudge, Team
+
+    with runtime.sessions.begin() as session:
+        team_id = session.scalar(select(Team.id).where(Team.name == team))
+        conversation = Conversation(team_id=team_id, external_id=f"seed-{rule}")
+        session.add(conversation)
+        session.flush()
+        for i, action in enumerate(actions):
+            nudge = Nudge(
+                public_id=f"n-{rule}-{i}",
+                conversation_id=conversation.id,
+                trigger="draft",
+                rule=rule,
+                category="seed",
+                question=2,
+                severity="suggestion",
+            )
+            session.add(nudge)
+            session.flush()
+            if action:
+                session.add(Feedback(nudge_id=nudge.id, action=action))

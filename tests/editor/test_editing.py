@@ -13,7 +13,7 @@ import yaml
 from assistant.engine import Context, Engine, rules_from_dicts
 from assistant.storage.lexicon_store import disabled_by_team, rule_dicts
 
-from .conftest import PEOPLE, TEAM_RULE
+from .conftest import PEOPLE, TEAM_RULE, seed_nudges
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NEW_RULE = {
@@ -211,29 +211,11 @@ def test_session_cookie_is_hardened(database_url) -> None:
 
 
 def test_rule_statistics_count_shown_and_feedback(editor_app, browser_for) -> None:
-    from assistant.storage.models import Conversation, Feedback, Nudge, Team
-
-    with editor_app.extensions["empathy"].sessions.begin() as session:
-        from sqlalchemy import select
-
-        team = session.scalar(select(Team).where(Team.name == "support"))
-        conversation = Conversation(team_id=team.id, external_id="c1")
-        session.add(conversation)
-        session.flush()
-        for i, action in enumerate(["unhelpful", "unhelpful", "applied", None]):
-            nudge = Nudge(
-                public_id=f"n{i}",
-                conversation_id=conversation.id,
-                trigger="draft",
-                rule="test-inconvenience",
-                category="apology",
-                question=4,
-                severity="suggestion",
-            )
-            session.add(nudge)
-            session.flush()
-            if action:
-                session.add(Feedback(nudge_id=nudge.id, action=action))
+    seed_nudges(
+        editor_app.extensions["empathy"],
+        "test-inconvenience",
+        ["unhelpful"] * 2 + ["applied", None],
+    )
     page = browser_for("lead").get("/lexicon/?sort=unhelpful").get_data(as_text=True)
     first_row = page.split('data-rule="')[1]
     assert first_row.startswith("test-inconvenience")
