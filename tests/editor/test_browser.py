@@ -165,3 +165,27 @@ def test_empowerment_page_screenshot(chromium: Any, server: Any) -> None:
     assert "Refund up to $50" in page.locator("table").inner_text()
     screenshot(page, "empowerment")
     page.context.close()
+
+
+def test_offers_ride_on_question_3_nudges_over_the_websocket(server: Any) -> None:
+    from assistant.editor import rules
+    from assistant.storage.lexicon_store import current_version
+
+    offer = {"id": "refund-50", "role": "empowerment", "team": "support",
+             "message": "Refund up to $50", "patterns": ["(charged|billed) twice"]}  # fmt: skip
+    with server.runtime.sessions.begin() as session:
+        rules.save(session, offer, rules.Actor("lead@example.test"))
+    agent = Agent(server.ws_url)
+    agent.hello(server.new_token("carol", "support"))
+    with server.runtime.sessions() as session:
+        saved_version = current_version(session)
+    deadline = time.monotonic() + LIVE_WITHIN
+    while server.runtime.lexicons.version < saved_version:  # the poller picks it up
+        assert time.monotonic() < deadline, "the offer was not live within 2 s"
+        time.sleep(0.05)
+    agent.customer("c1", "I was charged twice for one order!")
+    items = agent.draft("d1", "Sorry, there are no refunds.")["items"]
+    assert [i["empowered"] for i in items if i["rule"] == "team-no-refunds"] == [
+        ["Refund up to $50"]
+    ]
+    agent.close()
