@@ -14,8 +14,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from assistant.engine import Engine, LexiconError, load_rules, rules_from_dicts
+from assistant.engine import Engine, LexiconError, load_rules
 from assistant.storage import lexicon_store
+
+from .rule_cache import RuleCache
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ class Lexicons:
         self.version = 0  # the version `engine` was built from
         self.rule_count = 0
         self.rejected_version: int | None = None
+        self._validated = RuleCache()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -71,10 +74,10 @@ class Lexicons:
             version = lexicon_store.current_version(session)
             if version in (self.version, self.rejected_version) and self.engine is not None:
                 return False
-            rules_data = lexicon_store.rule_dicts(session)
+            rule_texts = lexicon_store.rule_texts(session)
             disabled = lexicon_store.disabled_by_team(session)
         try:
-            rules = rules_from_dicts(rules_data, source="database")
+            rules = self._validated.rules(rule_texts)  # only new or edited rules are validated
             engine = (  # an edit recompiles only the changed rules (Engine.updated)
                 self.engine.updated(rules, disabled)
                 if self.engine is not None

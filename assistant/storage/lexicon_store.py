@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Text, cast, delete, select
 from sqlalchemy.orm import Session
 
 from assistant.engine import load_rules
@@ -22,7 +22,13 @@ def current_version(session: Session) -> int:
 
 
 def rule_dicts(session: Session) -> list[dict[str, Any]]:
-    return [row.data for row in session.scalars(select(LexiconRule).order_by(LexiconRule.id))]
+    return list(session.scalars(select(LexiconRule.data).order_by(LexiconRule.id)))
+
+
+def rule_texts(session: Session) -> list[str]:
+    """The stored rules as JSON text, undecoded (the live reload caches rules by this text)."""
+    column = cast(LexiconRule.data, Text)
+    return list(session.scalars(select(column).order_by(LexiconRule.id)))
 
 
 def rule_key(rule: dict[str, Any]) -> str:
