@@ -16,10 +16,17 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from assistant.engine import QUESTIONS
 from assistant.storage.models import ROLES as USER_ROLES
+
+
+def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+    """Select options from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
 
 RULE_ROLES = [
     ("agent", "Agent reply (flag phrasing in drafts)"),
@@ -33,17 +40,19 @@ QUESTION_CHOICES = [(str(n), f"{n}. {text}") for n, text in QUESTIONS.items()]
 class RuleForm(FlaskForm):
     rule_id = StringField("Rule id", validators=[DataRequired(), Length(max=80)])
     team = SelectField("Applies to", choices=[])
-    role = SelectField("Kind", choices=RULE_ROLES, default="agent")
+    role = SelectField("Kind", choices=choices(RULE_ROLES), default="agent")
     category = StringField("Category", validators=[Optional(), Length(max=100)])
-    question = SelectField("Checklist question", choices=QUESTION_CHOICES, default="3")
-    severity = SelectField("Severity", choices=[("suggestion",) * 2, ("warning",) * 2])
+    question = SelectField("Checklist question", choices=choices(QUESTION_CHOICES), default="3")
+    severity = SelectField("Severity", choices=choices([("suggestion",) * 2, ("warning",) * 2]))
     scope = SelectField(
         "Where it must appear",
-        choices=[
-            ("anywhere", "anywhere"),
-            ("start", "opening a sentence"),
-            ("whole", "the whole message"),
-        ],
+        choices=choices(
+            [
+                ("anywhere", "anywhere"),
+                ("start", "opening a sentence"),
+                ("whole", "the whole message"),
+            ]
+        ),
     )
     patterns = TextAreaField("Phrases (one per line)")
     exceptions = TextAreaField("Exceptions (one per line)")
@@ -124,7 +133,7 @@ class UserForm(FlaskForm):
     email = EmailField(
         "E-mail", validators=[DataRequired(), Regexp(r"^[^@\s]+@[^@\s]+$"), Length(max=320)]
     )
-    role = SelectField("Role", choices=[(r, r) for r in USER_ROLES])
+    role = SelectField("Role", choices=choices([(r, r) for r in USER_ROLES]))
     team = StringField("Team", validators=[Optional(), Length(max=100)])
     password = PasswordField("Initial password", validators=[DataRequired(), Length(min=8)])
 

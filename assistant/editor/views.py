@@ -15,7 +15,7 @@ from assistant.engine import QUESTIONS, LexiconError
 from assistant.storage.models import LexiconRevision, Team
 
 from . import editor, rules, stats, trial
-from .forms import EmpowermentForm, ImportForm, RuleForm
+from .forms import EmpowermentForm, ImportForm, RuleForm, choices
 
 SORTS = ("id", "unhelpful", "shown", "category")
 
@@ -118,7 +118,7 @@ def new_rule():
     require("can_edit_some")
     with _db()() as session:
         form = RuleForm()
-        form.team.choices = _team_choices(session)
+        form.team.choices = choices(_team_choices(session))
     if request.method == "GET":
         form.role.data = request.args.get("role", "agent")
     return _save_form(form, old_key=None)
@@ -133,7 +133,7 @@ def edit_rule(key: str):
             abort(404)
         data = row.data
         form = RuleForm()
-        form.team.choices = _team_choices(session) if current_user.can_edit_some() else []
+        form.team.choices = choices(_team_choices(session) if current_user.can_edit_some() else [])
     require("can_read_team", data.get("team"))
     if request.method == "POST":
         require("can_edit", data.get("team"))
@@ -235,7 +235,7 @@ def team_switch(key: str):
 @readers_only
 def try_it():
     form = RuleForm()
-    form.team.choices = [(form.team.data, form.team.data)]  # any team: nothing is saved
+    form.team.choices = choices([(form.team.data, form.team.data)])  # nothing is saved
     sentences = [s for s in request.form.get("try_sentences", "").splitlines() if s.strip()]
     with _db()() as session:
         result = trial.try_rule(session, form.to_rule(), sentences[:20])
@@ -309,7 +309,7 @@ def revert(revision_id: int):
 def empowerment():
     with _db()() as session:
         form = EmpowermentForm()
-        form.team.choices = [(t, t) for t, _ in _team_choices(session) if t]
+        form.team.choices = choices([(t, t) for t, _ in _team_choices(session) if t])
         offers = [
             r
             for r in rules.all_rules(session)
