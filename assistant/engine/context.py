@@ -56,10 +56,15 @@ class Context:
         else:
             self.pending = [p for p in self.pending if p.category not in categories]
 
+    @property
+    def first_name(self) -> str | None:
+        words = (self.customer_name or "").split()
+        return words[0] if words else None
+
     def mentions_name(self, text: str) -> bool:
-        if not self.customer_name:
+        first = self.first_name
+        if not first:
             return False
-        first = self.customer_name.split()[0]
         return re.search(rf"\b{re.escape(first)}\b", text, re.IGNORECASE) is not None
 
 
@@ -80,11 +85,22 @@ def normalise_sentence(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
 
 
-def sentence_around(text: str, start: int, end: int, max_words: int = 14) -> str:
-    """The customer's own sentence around a span, if short enough to quote whole."""
-    for s_start, s_end, _ in sentences(text):
-        if s_start <= start and end <= s_end:
-            sentence = text[s_start:s_end].rstrip(".!? ")
-            if sentence and len(sentence.split()) <= max_words:
-                return sentence
-    return text[start:end]
+class Quotes:
+    """The customer's own sentence around a span, if short enough to quote whole.
+    Splits the text into sentences once, however many spans are quoted."""
+
+    MAX_WORDS = 14
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._sentences: list[tuple[int, int, str]] | None = None
+
+    def around(self, start: int, end: int) -> str:
+        if self._sentences is None:
+            self._sentences = sentences(self.text)
+        for s_start, s_end, _ in self._sentences:
+            if s_start <= start and end <= s_end:
+                sentence = self.text[s_start:s_end].rstrip(".!? ")
+                if sentence and len(sentence.split()) <= self.MAX_WORDS:
+                    return sentence
+        return self.text[start:end]

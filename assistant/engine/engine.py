@@ -6,19 +6,20 @@ changes, build a new one and swap the reference; the old one serves until then.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from functools import lru_cache
 
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .context import MIN_REPEAT_WORDS, Context, PendingFeeling, sentence_around, sentences
+from .context import MIN_REPEAT_WORDS, Context, PendingFeeling, Quotes, sentences
 from .findings import Finding
 from .lexicon import Rule
 from .matcher import EmpathyRules
 from .slots import SlotValues, fill, thing_mentioned
+from .wordforms import shared_word_forms
 
 # Conversation rules (role: conversation) hold the wording of these nudges as data.
 UNACKNOWLEDGED = "unacknowledged-feeling"
@@ -31,15 +32,26 @@ Match = tuple[Rule, int, int, str]  # rule, start and end characters, matched te
 # Longer texts are analysed up to here: a chat message is never this long, and a pasted
 # document must not cost the server more than a normal message does.
 MAX_TEXT_CHARS = 20_000
+MAX_RUN_CHARS = 100  # longer runs without a space are not words
+MAX_VOCABULARY = 400_000  # lexemes; about 100 MB of strings and lexemes
 MAX_OVERLAY_RULES = 200  # changed rules an incremental update compiles before a full rebuild
 MIN_DRAFT_WORDS_FOR_CONTEXT = 3
 MIN_DRAFT_WORDS_FOR_NAME = 8
 
 
-@lru_cache(maxsize=4)
-def load_pipeline(name: str | None = None) -> Language:
-    """A blank English pipeline (no download) or, if configured, a trained one."""
-    return spacy.load(name) if name else spacy.blank("en")
+_PIPELINES: dict[str | None, Language] = {}
+
+
+def load_pipeline(name: str | None = None, fresh: bool = False) -> Language:
+    """A blank English pipeline (no download) or, if configured, a trained one; shared
+    by the engines of a process. `fresh` replaces it with a new one (new vocabulary)."""
+    if fresh or name not in _PIPELINES:
+        old = _PIPELINES.get(name)
+        _PIPELINES[name] = spacy.load(name) if name else spacy.blank("en")
+        if old is not None:
+            shared_word_forms().forget(old.vocab)
+    return _PIPELINES[name]
+
 
 
 class Engine:
@@ -54,7 +66,10 @@ class Engine:
         rules: Iterable[Rule],
         pipeline: str | None = None,
         disabled: Mapping[str, Iterable[str]] | None = None,
+        fresh_vocabulary: bool = False,
     ) -> None:
+        if fresh_vocabulary:
+            load_pipeline(pipeline, fresh=True)
         self._configure(rules, pipeline, disabled)
         component = EmpathyRules(self.nlp)
         component.add_rules(self._matchable())
@@ -70,7 +85,8 @@ class Engine:
         self.pipeline = pipeline
         self.nlp = load_pipeline(pipeline)
         self.trained = bool(self.nlp.pipe_names)
-        rules = [r for r in rules if r.enabled]
+        self.all_rules = list(rules)
+        rules = [r for r in self.all_rules if r.enabled]
         # Rules needing part-of-speech or dependencies only run with a trained pipeline.
         self.inactive = [r for r in rules if r.needs_trained_pipeline and not self.trained]
         active = [r for r in rules if r not in self.inactive]
@@ -94,20 +110,35 @@ class Engine:
         milliseconds instead of a full recompile; past MAX_OVERLAY_RULES changed rules the
         engine is rebuilt whole. Both engines stay immutable and usable side by side.
         """
+        rules = list(rules)
         engine = Engine.__new__(Engine)
         engine._configure(rules, self.pipeline, disabled)
         base, _ = self.components[0]
+        if engine.nlp is not base.nlp:  # the pipeline was renewed since the base was built
+            return Engine(rules, self.pipeline, disabled)
         current = {rule.key: rule for rule in engine._matchable()}
-        changed = [rule for key, rule in current.items() if base.rules.get(key) != rule]
+        changed = [r for k, r in current.items() if not _same_matching(base.rules.get(k), r)]
         if len(changed) > MAX_OVERLAY_RULES:
             return Engine(rules, self.pipeline, disabled)
-        stale = frozenset(key for key, rule in base.rules.items() if current.get(key) != rule)
+        stale = frozenset(
+            key for key, rule in base.rules.items() if not _same_matching(rule, current.get(key))
+        )
         engine.components = [(base, stale)]
         if changed:
             overlay = EmpathyRules(self.nlp)
             overlay.add_rules(changed)
             engine.components.append((overlay, frozenset()))
         return engine
+
+    @property
+    def vocabulary_full(self) -> bool:
+        """Every new word in a message adds to spaCy's shared vocabulary, and nothing is
+        ever removed: past this size, rebuild with `renewed()` to let the old one go."""
+        return len(self.nlp.vocab) > MAX_VOCABULARY
+
+    def renewed(self) -> Engine:
+        """The same engine on a fresh vocabulary (a full build)."""
+        return Engine(self.all_rules, self.pipeline, self.disabled, fresh_vocabulary=True)
 
     @property
     def component(self) -> EmpathyRules:
@@ -144,11 +175,11 @@ class Engine:
     # -- single texts -------------------------------------------------------------------
 
     def _doc(self, text: str) -> Doc:
-        text = text[:MAX_TEXT_CHARS]
+        text = _tame(text[:MAX_TEXT_CHARS])
         return self.nlp(text) if self.trained else self.nlp.make_doc(text)
 
-    def _matches(self, text: str, role: str, team: str | None) -> list[Match]:
-        doc = self._doc(text)
+    def _matches(self, text: str | Doc, role: str, team: str | None) -> list[Match]:
+        doc = text if isinstance(text, Doc) else self._doc(text)
         found = []
         for key, start, end in self._match(doc, role):
             rule = self.rules[key]
@@ -187,16 +218,17 @@ class Engine:
     def feelings(self, text: str, team: str | None = None) -> list[Finding]:
         """Feelings in one customer message; the category names the feeling."""
         found = []
+        quotes = Quotes(text)
         for rule, start, end, matched in self._matches(text, "customer", team):
-            quote = sentence_around(text, start, end)
+            quote = quotes.around(start, end)
             found.append(_finding(rule, start, end, matched, SlotValues(quote=quote)))
         return found
 
-    def acknowledgements(self, text: str, team: str | None = None) -> set[str]:
+    def acknowledgements(self, text: str | Doc, team: str | None = None) -> set[str]:
         """The feelings an agent's text acknowledges ('any' for a general acknowledgement)."""
         return {rule.category for rule, *_ in self._matches(text, "acknowledgement", team)}
 
-    def situations(self, text: str, team: str | None = None) -> list[str]:
+    def situations(self, text: str | Doc, team: str | None = None) -> list[str]:
         """Keys of the team's empowerment entries whose situations this text describes."""
         return [rule.key for rule, *_ in self._matches(text, "empowerment", team)]
 
@@ -205,8 +237,9 @@ class Engine:
     def observe_customer(self, context: Context, text: str) -> list[Finding]:
         context.customer_messages += 1
         found = self.feelings(text, context.team)
-        for finding in found:
-            quote = sentence_around(text, finding.start, finding.end)
+        quotes = Quotes(text)
+        for finding in _one_per_feeling(found):
+            quote = quotes.around(finding.start, finding.end)
             worded = any(ch.isalpha() for ch in finding.text)
             context.pending.append(
                 PendingFeeling(
@@ -296,11 +329,44 @@ class Engine:
         ]
 
 
+def _same_matching(old: Rule | None, new: Rule | None) -> bool:
+    """Would these two versions of a rule match the same spans? (A reworded message or
+    new examples need no recompile: findings read the current rule.)"""
+    if old is None or new is None:
+        return old is new
+    fields = ("role", "team", "patterns", "tokens", "exceptions", "scope")
+    return all(getattr(old, f) == getattr(new, f) for f in fields)
+
+
 def _slot_values(context: Context | None, **extra: str) -> SlotValues:
     if context is None:
         return SlotValues(**extra)
-    first_name = context.customer_name.split()[0] if context.customer_name else None
-    return SlotValues(name=first_name, thing=context.thing, **extra)
+    return SlotValues(name=context.first_name, thing=context.thing, **extra)
+
+
+_LONG_RUN = re.compile(rf"\S{{{MAX_RUN_CHARS + 1},}}")
+
+
+def _tame(text: str) -> str:
+    """Blank out runs of non-space characters too long to be words ("!!!!…", pasted
+    base64): spaCy's tokenizer is quadratic on them, and they hold nothing to coach.
+    Same length, so every character offset still points into the original text."""
+    return (
+        _LONG_RUN.sub(lambda run: " " * len(run.group()), text)
+        if len(text) > MAX_RUN_CHARS
+        else text
+    )
+
+
+def _one_per_feeling(findings: list[Finding]) -> list[Finding]:
+    """A message's strongest sign of each feeling: words before punctuation, first first."""
+    chosen: dict[str, Finding] = {}
+    for finding in findings:
+        best = chosen.get(finding.category)
+        worded = any(ch.isalpha() for ch in finding.text)
+        if best is None or (worded and not any(ch.isalpha() for ch in best.text)):
+            chosen[finding.category] = finding
+    return list(chosen.values())
 
 
 def _finding(

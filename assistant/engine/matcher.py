@@ -79,14 +79,22 @@ class EmpathyRules:
         self._matchers_for[None] = [m for m in self.phrase_matchers.values() if len(m)]
 
     def _teach(self, rule: Rule) -> None:
+        """Teach every word a pattern names, exact ones and token-pattern values included:
+        a word's NORM is then fixed (its canonical form) before any pattern reads it, so a
+        later compile in this process — an incremental update, a "Try it" — cannot shift
+        the NORM under a pattern already compiled."""
         for phrase in rule.patterns + rule.exceptions:
             for word in {word for words in parse_phrase(phrase) for word in words}:
-                if not word.exact:
-                    self.word_forms.teach(self.nlp.vocab, word.text)
+                for token in self.nlp.make_doc(word.text):
+                    self.word_forms.teach(self.nlp.vocab, token.text)
         for pattern in rule.tokens:
             for token in pattern:
-                if "LEMMA" in token:
-                    self._lemma_value(token["LEMMA"])
+                for attr, value in token.items():
+                    if attr == "LEMMA":
+                        self._lemma_value(value)
+                    elif attr in _CHECKED_ATTRS:
+                        for word in _strings_in(value):
+                            self.word_forms.teach(self.nlp.vocab, word)
 
     def _add_rule(self, rule: Rule) -> None:
         self.rules[rule.key] = rule
@@ -305,6 +313,20 @@ def _contraction_variants(norms: list[str]) -> list[tuple[str, ...]]:
     return list(itertools.product(*choices))
 
 
+def _strings_in(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [
+            v
+            for op, vs in value.items()
+            if op in ("IN", "NOT_IN")
+            for v in vs
+            if isinstance(v, str)
+        ]
+    return []
+
+
 def _anchor(pattern: TokenPattern) -> list[list[tuple[str, str]]] | None:
     """Word sequences at least one of which every match of the pattern contains: the
     longest run of plain tokens, so the Matcher wakes up for "i wo n't", not every "i"."""
@@ -369,13 +391,22 @@ def _product_size(choices: list[list[str]]) -> int:
     return size
 
 
+MAX_MATCHES_PER_RULE = 10  # one nudge per phrase is coaching; a hundred is noise
+
+
 def _longest(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Of overlapping matches of one rule keep the longest (first on ties)."""
+    """Of overlapping matches of one rule keep the longest (earliest on ties), in one
+    left-to-right sweep."""
     kept: list[tuple[int, int]] = []
-    for start, end in sorted(set(spans), key=lambda s: (s[0] - s[1], s[0])):
-        if not _overlaps(start, end, kept):
-            kept.append((start, end))
-    return kept
+    for start, end in sorted(set(spans), key=lambda s: (s[0], s[0] - s[1])):
+        if kept and start < kept[-1][1]:  # overlaps the last kept match
+            if end - start > kept[-1][1] - kept[-1][0]:
+                kept[-1] = (start, end)
+            continue
+        kept.append((start, end))
+        if len(kept) > MAX_MATCHES_PER_RULE:
+            break
+    return kept[:MAX_MATCHES_PER_RULE]
 
 
 def _overlaps(start: int, end: int, others) -> bool:
@@ -390,8 +421,13 @@ def _in_scope(doc: Doc, start: int, end: int, scope: str) -> bool:
     if scope == "anywhere":
         return True
     if scope == "start":
-        previous = [t for t in doc[:start] if not (t.is_space or t.is_quote or t.is_bracket)]
-        return not previous or previous[-1].text[-1:] in SENTENCE_ENDS
+        for i in range(start - 1, -1, -1):  # walk back to the first real token
+            token = doc[i]
+            if not (token.is_space or token.is_quote or token.is_bracket):
+                return token.text[-1:] in SENTENCE_ENDS
+        return True
+    if len(doc) - (end - start) > 20:  # a whole message of punctuation is never this long
+        return False
     rest = [*doc[:start], *doc[end:]]
     return all(t.is_punct or t.is_space for t in rest)
 

@@ -38,6 +38,7 @@ class WordForms:
             self._forms[lemma].add(form)
         self._known = set(self._lemma) | set(self._forms)
         self._taught: dict[tuple[int, str], str] = {}  # (vocab, word) -> norm, taught once
+        self._vocabs: dict[int, Vocab] = {}  # held so an id is never reused while cached
 
     def canonical(self, word: str) -> str:
         """The one spelling every form of `word` normalises to (lowercase)."""
@@ -64,6 +65,7 @@ class WordForms:
         key = (id(vocab), word)
         if key in self._taught:
             return self._taught[key]
+        self._vocabs.setdefault(id(vocab), vocab)
         if self.is_function_word(word):
             canonical = word.lower()
         else:
@@ -76,6 +78,11 @@ class WordForms:
                     vocab[cased].norm_ = canonical
         self._taught[key] = canonical
         return canonical
+
+    def forget(self, vocab: Vocab) -> None:
+        """Drop what was taught to a vocabulary that is being replaced."""
+        self._taught = {k: v for k, v in self._taught.items() if k[0] != id(vocab)}
+        self._vocabs.pop(id(vocab), None)
 
 
 def _read_lemma_lookup() -> dict[str, str]:

@@ -67,3 +67,17 @@ def test_a_megabyte_of_text_is_analysed_in_bounded_time(engine: Engine) -> None:
     assert all(f.end <= MAX_TEXT_CHARS for f in findings)
     assert findings  # the start of the text is still coached
     assert elapsed < 5  # a loose bound: the point is "not proportional to 1 MB"
+
+
+def test_long_runs_without_spaces_cost_nothing_and_keep_offsets(engine: Engine) -> None:
+    from assistant.engine import Context
+
+    context = Context(customer_name="   ")  # whitespace-only names are no names
+    text = "!" * 20_000 + " calm down " + "x" * 5_000
+    started = time.process_time()
+    engine.observe_customer(context, text)
+    findings = engine.review(text, context)
+    assert time.process_time() - started < 2
+    calm = next(f for f in findings if f.rule == "calm-down")
+    assert text[calm.start : calm.end].lower() == "calm down"
+    assert len(context.pending) <= 1

@@ -171,3 +171,35 @@ def test_many_changes_fall_back_to_a_full_build() -> None:
     updated = engine.updated(rules_from_dicts([GLOBAL_POLICY, *many]))
     assert len(updated.components) == 1
     assert [f.rule for f in updated.analyse("word7 here")] == ["r7"]
+
+
+def test_an_update_cannot_shift_the_norms_under_compiled_rules() -> None:
+    # A token pattern naming "paid" is compiled; a later rule teaches the family of "pay".
+    paid = make_rule(
+        id="paid-already", patterns=[], tokens=[[{"LOWER": "paid"}, {"LOWER": "already"}]]
+    )
+    engine = Engine(rules_from_dicts([paid]))
+    assert [f.rule for f in engine.analyse("You paid already.")] == ["paid-already"]
+    updated = engine.updated(rules_from_dicts([paid, make_rule(id="pay-up", patterns=["pay up"])]))
+    for each in (engine, updated):
+        assert [f.rule for f in each.analyse("You paid already.")] == ["paid-already"]
+    assert [f.rule for f in updated.analyse("Please pay up.")] == ["pay-up"]
+
+
+def test_rewording_a_rule_needs_no_recompile() -> None:
+    engine = Engine(rules_from_dicts([GLOBAL_POLICY]))
+    updated = engine.updated(rules_from_dicts([{**GLOBAL_POLICY, "message": "Reworded."}]))
+    assert len(updated.components) == 1
+    assert updated.analyse("That's our policy.")[0].message == "Reworded."
+
+
+def test_a_renewed_engine_lets_the_old_vocabulary_go() -> None:
+    engine = Engine(rules_from_dicts([GLOBAL_POLICY]))
+    engine.analyse("zqxv-unique-token-1 our policy")
+    renewed = engine.renewed()
+    assert renewed.nlp.vocab is not engine.nlp.vocab
+    assert "zqxv-unique-token-1" not in renewed.nlp.vocab.strings
+    assert [f.rule for f in renewed.analyse("Our policy, I'm afraid.")] == ["policy"]
+    assert [f.rule for f in engine.analyse("Our policy, I'm afraid.")] == ["policy"]  # still serves
+    # Updates after a renewal build on the new vocabulary.
+    assert [f.rule for f in engine.updated(rules_from_dicts([GLOBAL_POLICY])).analyse("our policy")]

@@ -12,7 +12,7 @@ import pytest
 import spacy
 from spacy.training import Example
 
-from assistant.engine import Engine, load_pipeline, rules_from_dicts
+from assistant.engine import Engine, rules_from_dicts
 
 from .conftest import make_rule
 
@@ -61,4 +61,3 @@ def test_pos_rules_run_with_a_configured_pipeline(tagger_path: str) -> None:
     assert engine.inactive == []
     assert [f.rule for f in engine.analyse("You must send it.")] == ["you-must-verb"]
     assert [f.rule for f in engine.analyse("Calm down!")] == ["calm-down"]
-    load_pipeline.cache_clear()
