@@ -73,7 +73,7 @@ def test_long_runs_without_spaces_cost_nothing_and_keep_offsets(engine: Engine) 
     from assistant.engine import Context
 
     context = Context(customer_name="   ")  # whitespace-only names are no names
-    text = "!" * 20_000 + " calm down " + "x" * 5_000
+    text = "!" * 8_000 + " calm down " + "x" * 8_000
     started = time.process_time()
     engine.observe_customer(context, text)
     findings = engine.review(text, context)
