@@ -66,8 +66,21 @@ class Lexicons:
         while not self._stop.wait(self.poll_seconds):
             try:
                 self.check_now()
+                self._renew_if_full()
             except Exception:  # a database blip must not end polling
                 log.warning("lexicon poll failed", exc_info=True)
+
+    def _renew_if_full(self) -> None:
+        """spaCy's vocabulary keeps every word it has seen; past a limit, rebuild on a fresh
+        one (off the lock: drafts keep using the current engine until the swap)."""
+        engine = self.engine
+        if engine is None or not engine.vocabulary_full:
+            return
+        renewed = engine.renewed()
+        with self._lock:
+            if self.engine is engine:  # no lexicon change slipped in meanwhile
+                self.engine = renewed
+                log.info("engine renewed on a fresh vocabulary")
 
     def _reload(self) -> bool:
         with self.sessions() as session:
