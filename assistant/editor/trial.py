@@ -16,7 +16,11 @@ RECENT_MESSAGES = 500
 AUTHOR_OF_ROLE = {"agent": "agent", "customer": "customer", "empowerment": "customer"}
 
 
-def try_rule(session: Session, data: dict[str, Any], sentences: list[str]) -> dict[str, Any]:
+def try_rule(
+    session: Session, data: dict[str, Any], sentences: list[str], own_team: str | None = None
+) -> dict[str, Any]:
+    """Problems, matches in the sentences and examples, and flagged recent messages (of the
+    rule's team; else of `own_team` for a non-admin; else of every team)."""
     try:
         rule = rules_from_dicts([data], source="editor")[0]
         engine = Engine([rule])
@@ -42,7 +46,7 @@ def try_rule(session: Session, data: dict[str, Any], sentences: list[str]) -> di
         "problems": problems,
         "sentences": [{"text": t, "matches": spans(t)} for t in sentences],
         "examples": examples,
-        "recent": _recent(session, rule.role, rule.team, spans),
+        "recent": _recent(session, rule.role, rule.team or own_team, spans),
     }
 
 

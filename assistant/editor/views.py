@@ -238,7 +238,9 @@ def try_it():
     form.team.choices = choices([(form.team.data, form.team.data)])  # nothing is saved
     sentences = [s for s in request.form.get("try_sentences", "").splitlines() if s.strip()]
     with _db()() as session:
-        result = trial.try_rule(session, form.to_rule(), sentences[:20])
+        data = form.to_rule()
+        require("can_read_team", data.get("team"))  # another team's messages stay private
+        result = trial.try_rule(session, data, sentences[:20], _stats_team())
     return result
 
 

@@ -270,3 +270,29 @@ def test_cli_add_list_disable_export_import(editor_app, database_url, tmp_path) 
     broken = run_cli(database_url, "add", "--phrase", "x)", "--question", "2", "--message", "m",
                      "--suggestion", "s")  # fmt: skip
     assert broken.returncode != 0 and "rule not saved" in broken.stderr
+
+
+def test_try_it_counts_recent_messages_of_the_readers_team_only(editor_app, browser_for) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from assistant.storage.accounts import get_or_create_team
+    from assistant.storage.models import Conversation, Message
+
+    with editor_app.extensions["empathy"].sessions.begin() as session:
+        for team, text in [("support", "As per my last email, done."), ("billing", "As per my "
+                           "last email, paid."), ("support", "All sorted now.")]:  # fmt: skip
+            team_id = get_or_create_team(session, team).id
+            conversation = session.scalar(
+                select(Conversation).where(Conversation.external_id == f"try-{team}")
+            ) or Conversation(team_id=team_id, external_id=f"try-{team}")
+            session.add(conversation)
+            session.flush()
+            session.add(Message(conversation_id=conversation.id, client_id=text[:12] + team,
+                                author="agent", text=text, sent_at=datetime.now(UTC)))  # fmt: skip
+    global_rule = {**NEW_RULE, "team": ""}
+    lead = browser_for("lead").post("/lexicon/try", global_rule).get_json()
+    assert lead["recent"]["checked"] == 2 and lead["recent"]["flagged"] == 1
+    admin = browser_for("admin").post("/lexicon/try", global_rule).get_json()
+    assert admin["recent"]["checked"] == 3 and admin["recent"]["flagged"] == 2
