@@ -297,6 +297,8 @@ def load_rules(path: str | Path) -> list[Rule]:
             problems.extend(error.problems)
         except OSError as error:
             problems.append(f"{file}: cannot read: {error.strerror}")
+        except UnicodeDecodeError:
+            problems.append(f"{file}: not UTF-8 text")
     problems.extend(_duplicate_ids(rules))
     if problems:
         raise LexiconError(problems)
