@@ -58,6 +58,8 @@ class StepResult:
     server_cpu_percent: float  # of one core, master + workers
     worker_rss_mib: list[float]
     worker_threads: list[int]
+    worker_sockets: list[int]
+    worker_cpu_percent: list[float]
     generator_cpu_percent: float
     load_average: float  # 1-minute, whole machine (other work shows up here)
 
@@ -138,6 +140,12 @@ class LoadRun:
             server_cpu_percent=round(100 * server_cpu / elapsed, 1),
             worker_rss_mib=[round(s.rss_bytes / 2**20, 1) for s in workers],
             worker_threads=[s.threads for s in workers],
+            worker_sockets=[s.sockets for s in workers],
+            worker_cpu_percent=[
+                round(100 * (s.cpu_seconds - before[s.pid].cpu_seconds) / elapsed, 1)
+                for s in workers
+                if s.pid in before
+            ],
             generator_cpu_percent=round(100 * (cpu_after - cpu_before) / elapsed, 1),
             load_average=round(os.getloadavg()[0], 2),
         )
@@ -181,18 +189,22 @@ class LoadRun:
 
 TABLE_HEADER = (
     "| agents | drafts | answered | lost | p50 ms | p95 ms | p99 ms | max ms | ack p99 ms "
-    "| server CPU % | RSS per worker MiB | threads per worker | generator CPU % | load avg |\n"
-    "|" + " ---: |" * 10 + " --- | --- | ---: | ---: |"
+    "| server CPU % | CPU % per worker | RSS per worker MiB | sockets per worker "
+    "| threads per worker | generator CPU % | load avg |\n"
+    "|" + " ---: |" * 10 + " --- | --- | --- | --- | ---: | ---: |"
 )
 
 
 def format_row(r: StepResult) -> str:
     rss = " / ".join(f"{m:.0f}" for m in r.worker_rss_mib)
+    cpu = " / ".join(f"{c:.0f}" for c in r.worker_cpu_percent)
+    sockets = " / ".join(str(n) for n in r.worker_sockets)
     threads = " / ".join(str(t) for t in r.worker_threads)
     return (
         f"| {r.connected} | {r.drafts} | {r.drafts_answered} | {r.drafts_lost} | {r.p50_ms:.1f} "
         f"| {r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.max_ms:.1f} | {r.ack_p99_ms:.1f} "
-        f"| {r.server_cpu_percent:.0f} | {rss} | {threads} | {r.generator_cpu_percent:.0f} "
+        f"| {r.server_cpu_percent:.0f} | {cpu} | {rss} | {sockets} | {threads} "
+        f"| {r.generator_cpu_percent:.0f} "
         f"| {r.load_average:.1f} |"
     )
 

@@ -6,6 +6,7 @@ the bind address (and any extra arguments the caller gives) added on the command
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -163,6 +164,7 @@ class ProcessSample:
     cpu_seconds: float  # user + system since start
     rss_bytes: int
     threads: int
+    sockets: int  # open sockets: about one per connected agent, plus database connections
 
 
 def sample(pid: int) -> ProcessSample | None:
@@ -174,7 +176,18 @@ def sample(pid: int) -> ProcessSample | None:
     fields = stat.rsplit(")", 1)[1].split()
     # fields[0] is field 3 (state): utime and stime are fields 14 and 15, num_threads 20.
     cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return ProcessSample(pid, cpu, int(statm[1]) * PAGE_SIZE, int(fields[17]))
+    return ProcessSample(pid, cpu, int(statm[1]) * PAGE_SIZE, int(fields[17]), count_sockets(pid))
+
+
+def count_sockets(pid: int) -> int:
+    count = 0
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                count += os.readlink(fd).startswith("socket:")
+    except OSError:
+        pass
+    return count
 
 
 def sample_all(pids: list[int]) -> dict[int, ProcessSample]:
