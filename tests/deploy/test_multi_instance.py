@@ -56,8 +56,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     started = None
     try:
         _flask(database_url, "init-db")  # once, so the instances do not race to migrate
-        _flask(database_url, "agents", "create", "setup-agent", "--team", TEAM)
-        _flask(database_url, "teams", "set-wait", TEAM, str(WAIT_SECONDS))
+        set_team_wait(database_url, TEAM, WAIT_SECONDS)
         started = start_cluster(
             database_url,
             tmp_path_factory.mktemp("cluster"),
@@ -177,6 +176,7 @@ def test_a_lexicon_edit_is_live_on_every_instance_within_2_seconds(
                 if agent.instance not in live_after and NEW_RULE["id"] in rules(agent.draft(draft)):
                     live_after[agent.instance] = time.monotonic() - edited_at
             time.sleep(0.05)
+        print(f"new rule live after (s): {live_after}")  # shown with pytest -s
         assert len(live_after) == len(agents), f"new rule live only on {live_after}"
         assert max(live_after.values()) <= LIVE_WITHIN, live_after
         for agent in agents:  # and each agent is told the lexicon changed
@@ -255,6 +255,19 @@ def connect_elsewhere(cluster: Cluster, avoid: set[str]) -> Agent:
             placeholder.close()
 
 
+def set_team_wait(database_url: str, team: str, seconds: float) -> None:
+    """What `flask --app server teams set-wait` does (in-process: each CLI run costs seconds)."""
+    from assistant.storage import accounts
+    from assistant.storage.db import make_engine, make_session_factory
+
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            accounts.get_or_create_team(session, team).wait_seconds = seconds
+    finally:
+        engine.dispose()
+
+
 def add_rule(database_url: str, rule: dict[str, Any]) -> float:
     """Store one new rule and bump the lexicon version, as the lexicon editor does; returns
     the monotonic time of the commit."""
@@ -265,7 +278,7 @@ def add_rule(database_url: str, rule: dict[str, Any]) -> float:
     engine = make_engine(database_url)
     try:
         with make_session_factory(engine).begin() as session:
-            session.add(LexiconRule(rule_id=rule["id"], data=rule))
+            session.add(LexiconRule(rule_id=lexicon_store.rule_key(rule), data=rule))
             lexicon_store.bump_version(session)
         return time.monotonic()
     finally:
