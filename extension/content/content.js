@@ -14,6 +14,7 @@
   const state = {
     settings: null,
     rules: null,
+    openShadow: false, // test-only: set by the browser tests through chrome.storage, never by a page
     active: false,
     conversation: "",
     port: null,
@@ -99,6 +100,7 @@
     state.composer = composer;
     state.view = EmpathyNudgeUI.attach(composer, {
       cssUrl: chrome.runtime.getURL("ui/nudges.css"),
+      shadowMode: state.openShadow ? "open" : "closed",
       onApply: (item) => post({ type: "feedback", nudge: item.id, action: "applied" }),
       onFeedback: (item, action) => post({ type: "feedback", nudge: item.id, action }),
     });
@@ -277,6 +279,11 @@
     return !paused.sites[new URL(topUrl()).origin] && !paused.conversations[conversationKey()];
   }
 
+  function isDemoPage() {
+    const demo = state.settings.demoEnabled && EmpathySettings.demoPattern(state.settings.serverUrl);
+    return Boolean(demo && EmpathySettings.urlMatches(demo, location.href));
+  }
+
   function start() {
     state.active = true;
     state.conversation = conversationKey();
@@ -287,7 +294,9 @@
     state.observer = new MutationObserver(scheduleScan);
     state.observer.observe(document, { childList: true, subtree: true, characterData: true });
     window.addEventListener("hashchange", restart);
-    if (window === window.top) {
+    if (window === window.top && isDemoPage()) {
+      // Only the server's /demo page needs to know (it hands its own client over); other pages
+      // are not told an extension is watching.
       document.documentElement.dataset.empathyExtension = "on";
       document.dispatchEvent(new CustomEvent("empathy-engine:extension"));
     }
@@ -312,6 +321,7 @@
   async function restart() {
     stop();
     state.settings = await EmpathySettings.load();
+    state.openShadow = Boolean((await chrome.storage.local.get("testHooks")).testHooks?.openShadow);
     state.rules = EmpathySettings.rulesFor(state.settings, topUrl());
     if (await isEnabledHere(state.settings)) start();
   }

@@ -1,7 +1,8 @@
 // Inline nudge UI shared by the extension's content script and the server's /demo page.
 // Plain script: defines one global, EmpathyNudgeUI. It never mutates the editor's DOM: highlights
-// and cards are drawn in an open shadow root on top of the page, and "Apply" edits through the
-// editor's own input path so its state and undo history stay right.
+// and cards are drawn in a closed shadow root on top of the page (the page can neither read the
+// nudges nor click their buttons), and "Apply" edits through the editor's own input path so its
+// state and undo history stay right.
 "use strict";
 
 (function (root) {
@@ -242,7 +243,9 @@
       this.host.style.cssText =
         "position:fixed;top:0;left:0;width:0;height:0;overflow:visible;z-index:2147483647;" +
         "pointer-events:none;margin:0;padding:0;border:0;display:block";
-      this.shadow = this.host.attachShadow({ mode: "open" });
+      // Closed: page scripts get no handle on the nudges. Only the extension's browser tests ask
+      // for "open" (see content.js), so their locators can reach the cards.
+      this.shadow = this.host.attachShadow({ mode: options.shadowMode === "open" ? "open" : "closed" });
       this.shadow.adoptedStyleSheets = [styleSheet(options, editable.ownerDocument)];
       this.layer = make("div", "layer");
       this.cards = make("div", "cards");

@@ -96,15 +96,19 @@ def service_worker(context: Any, timeout: float = 10.0) -> Any:
     return context.wait_for_event("serviceworker", timeout=timeout * 1000)
 
 
-def configure(context: Any, settings: dict[str, Any]) -> None:
-    """Store settings as the options page would and wait until the content script is registered."""
+def configure(context: Any, settings: dict[str, Any], open_shadow: bool = True) -> None:
+    """Store settings as the options page would and wait until the content script is registered.
+
+    open_shadow: the test-only switch (never set by the options page) that draws nudges in an
+    open shadow root, so Playwright locators reach the cards; production roots are closed.
+    """
     worker = service_worker(context)
     worker.evaluate(
-        """async (s) => {
+        """async ([s, open]) => {
             await chrome.storage.local.clear();
-            await chrome.storage.local.set({settings: s});
+            await chrome.storage.local.set({settings: s, testHooks: {openShadow: open}});
         }""",
-        settings,
+        [settings, open_shadow],
     )
     want = sorted(settings.get("sites", []))
     deadline = time.monotonic() + 10
@@ -162,6 +166,66 @@ def wait_for_nudge(frame: Any, rule: str | None = None, timeout: float = 10.0) -
     card = frame.locator(f"{NUDGE_HOST} {selector}").first
     card.wait_for(state="visible", timeout=timeout * 1000)
     return card
+
+
+def in_closed_nudges(page: Any, function: str) -> Any:
+    """Run `function` (JS, `this` = the nudge overlay's shadow root) even when the root is closed.
+
+    Page scripts cannot reach a closed shadow root; the DevTools protocol can (pierce: true), so
+    tests see what the agent sees without any hook in the extension. None when there is no overlay.
+    """
+    cdp = page.context.new_cdp_session(page)
+    try:
+        tree = cdp.send("DOM.getDocument", {"depth": -1, "pierce": True})["root"]
+        stack, root = [tree], None
+        while stack and root is None:
+            node = stack.pop()
+            if node.get("nodeName") == NUDGE_HOST.upper() and node.get("shadowRoots"):
+                root = node["shadowRoots"][0]
+            stack.extend(node.get("children", []))
+        if root is None:
+            return None
+        handle = cdp.send("DOM.resolveNode", {"backendNodeId": root["backendNodeId"]})
+        result = cdp.send(
+            "Runtime.callFunctionOn",
+            {
+                "objectId": handle["object"]["objectId"],
+                "functionDeclaration": function,
+                "returnByValue": True,
+            },
+        )
+        if "exceptionDetails" in result:
+            raise AssertionError(f"in_closed_nudges: {result['exceptionDetails']}")
+        return result["result"].get("value")
+    finally:
+        cdp.detach()
+
+
+def closed_card_js(rule: str) -> str:
+    """JS for in_closed_nudges: the shown card for `rule` (its text, style and Apply button)."""
+    return f"""function () {{
+        const rule = {json.dumps(rule)};
+        const card = this.querySelector(`.card[data-empathy-nudge="${{rule}}"]`);
+        if (!card || card.closest("[hidden]")) return null;
+        const apply = card.querySelector("button.apply")?.getBoundingClientRect();
+        return {{
+            question: card.querySelector(".question")?.textContent || "",
+            text: card.textContent,
+            borderLeftWidth: getComputedStyle(card).borderLeftWidth,
+            apply: apply && {{x: apply.x + apply.width / 2, y: apply.y + apply.height / 2}},
+        }};
+    }}"""
+
+
+def wait_for_closed_card(page: Any, rule: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The card for `rule` in a closed overlay (see in_closed_nudges), once it is shown."""
+    deadline = time.monotonic() + timeout
+    while True:
+        card = in_closed_nudges(page, closed_card_js(rule))
+        if card or time.monotonic() > deadline:
+            assert card, f"no '{rule}' card within {timeout} s"
+            return card
+        page.wait_for_timeout(100)
 
 
 def card_is_styled(card: Any) -> bool:
