@@ -2,7 +2,7 @@
 // messages (kept until the server acks them), and which pages the content script runs on.
 "use strict";
 
-importScripts("settings.js");
+importScripts("settings.js", "token.js");
 
 const SCRIPT_ID = "empathy-content";
 const CONTENT_FILES = ["settings.js", "ui/nudges.js", "content/detect.js", "content/content.js"];
@@ -12,6 +12,7 @@ const PING_EVERY_MS = 20000; // websocket traffic keeps the service worker alive
 
 const state = {
   settings: EmpathySettings.normalize(null),
+  token: "", // from token.js: never in chrome.storage, never sent to content scripts
   connections: new Map(), // conversation -> Connection
   hellos: new Map(), // conversation -> hello fields from the page (customer_name, site)
   ports: new Set(), // one per frame running the content script
@@ -70,7 +71,7 @@ class Connection {
   open() {
     clearTimeout(this.retryTimer);
     const url = EmpathySettings.websocketUrl(state.settings.serverUrl);
-    if (!EmpathySettings.isConfigured(state.settings) || !url) return this.setStatus("not-configured");
+    if (!isConfigured() || !url) return this.setStatus("not-configured");
     this.setStatus(this.attempt ? "reconnecting" : "connecting");
     let socket;
     try {
@@ -84,7 +85,7 @@ class Connection {
     socket.onopen = () => {
       const entry = outbox.find((e) => e.conversation === this.conversation);
       const hello = { ...(entry?.hello || {}), ...(state.hellos.get(this.conversation) || {}) };
-      socket.send(JSON.stringify({ ...hello, type: "hello", token: state.settings.token, conversation: this.conversation }));
+      socket.send(JSON.stringify({ ...hello, type: "hello", token: state.token, conversation: this.conversation }));
     };
     socket.onmessage = (event) => this.onFrame(event.data);
     socket.onclose = (event) => {
@@ -112,7 +113,7 @@ class Connection {
   /** Exponential backoff with full jitter, so a restarted server is not hit by every agent at once. */
   retry() {
     if (this.closed) return;
-    if (!EmpathySettings.isConfigured(state.settings)) return this.setStatus("not-configured");
+    if (!isConfigured()) return this.setStatus("not-configured");
     const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.attempt);
     this.attempt += 1;
     this.setStatus("reconnecting");
@@ -179,6 +180,10 @@ class Connection {
   }
 }
 
+function isConfigured() {
+  return EmpathySettings.isConfigured(state.settings, state.token);
+}
+
 function connectionFor(conversation) {
   let connection = state.connections.get(conversation);
   if (!connection) {
@@ -229,7 +234,7 @@ function onPortMessage(port, message) {
     safePost(port, { kind: "status", status: connection.status, error: connection.error });
     return;
   }
-  if (message.kind !== "frame" || !port.conversation) return;
+  if (message.kind !== "frame" || !port.conversation || !isConfigured()) return;
   const frame = message.frame;
   if (frame.type === "customer" || frame.type === "sent") enqueue(port.conversation, frame);
   else if (frame.type === "draft") {
@@ -260,7 +265,21 @@ async function registerContentScript() {
   ]);
 }
 
+/** Older versions kept the token in the settings, where content scripts could read it. */
+async function moveLegacyToken() {
+  const { settings } = await chrome.storage.local.get("settings");
+  if (!settings?.token) return;
+  await EmpathyToken.save(settings.token);
+  await EmpathySettings.save(settings); // normalize() leaves the token out
+}
+
 async function applySettings() {
+  try {
+    await moveLegacyToken();
+    state.token = await EmpathyToken.load();
+  } catch (error) {
+    console.error("Empathy Engine: could not read the agent token", error);
+  }
   state.settings = await EmpathySettings.load();
   try {
     await registerContentScript();
@@ -275,13 +294,16 @@ chrome.storage.onChanged.addListener((changes, area) => {
   if (area === "local" && changes.settings) applySettings();
 });
 
-// The popup asks for the state of its tab's conversation.
+// The popup asks for the state of its tab's conversation; the options page says the token changed.
 chrome.runtime.onMessage.addListener((message, sender, reply) => {
-  if (message.kind === "status") {
+  if (message.kind === "token-changed" && sender.url?.startsWith(chrome.runtime.getURL(""))) {
+    applySettings();
+  } else if (message.kind === "status") {
     const port = [...state.ports].find((p) => p.sender?.tab?.id === message.tabId && p.conversation);
     const connection = port ? state.connections.get(port.conversation) : null;
-    const configured = EmpathySettings.isConfigured(state.settings);
+    const configured = isConfigured();
     reply({
+      configured,
       status: connection?.status || (configured ? "connecting" : "not-configured"),
       error: connection?.error || "",
       queued: outbox.length,

@@ -1,11 +1,11 @@
-// Settings shared by the service worker, content script, options page and popup.
+// Settings shared by the service worker, content script, options page and popup. The agent's token
+// is not among them: it lives in token.js, out of the content scripts' reach.
 // Plain script (no modules): it defines one global, EmpathySettings.
 "use strict";
 
 (function (root) {
   const DEFAULTS = Object.freeze({
     serverUrl: "",
-    token: "",
     demoEnabled: true, // the server's own /demo page is on unless the agent turns it off
     sites: [], // Chrome match patterns, one per enabled site
     rules: [], // per-site selectors: {pattern, composer, customer, customerName}
@@ -134,12 +134,18 @@
     return { composer: "", customer: "", customerName: "" };
   }
 
-  function isConfigured(settings) {
-    return Boolean(websocketUrl(settings.serverUrl) && settings.token);
+  function hasServer(settings) {
+    return Boolean(websocketUrl(settings.serverUrl));
   }
 
+  function isConfigured(settings, token) {
+    return Boolean(hasServer(settings) && token);
+  }
+
+  /** Stored settings with defaults; never the token (older versions kept it here). */
   function normalize(stored) {
-    return { ...DEFAULTS, ...(stored || {}) };
+    const { token: _legacyToken, ...rest } = stored || {};
+    return { ...DEFAULTS, ...rest };
   }
 
   async function load() {
@@ -174,6 +180,7 @@
     demoPattern,
     enabledPatterns,
     rulesFor,
+    hasServer,
     isConfigured,
     normalize,
     load,

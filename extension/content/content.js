@@ -271,7 +271,7 @@
   // ---- On / off ----
 
   async function isEnabledHere(settings) {
-    if (!EmpathySettings.isConfigured(settings)) return false;
+    if (!EmpathySettings.hasServer(settings)) return false; // the token is the worker's business
     const url = location.href.startsWith("about:") ? topUrl() : location.href;
     const patterns = EmpathySettings.enabledPatterns(settings);
     if (!patterns.some((p) => EmpathySettings.urlMatches(p, url))) return false;

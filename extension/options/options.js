@@ -45,12 +45,21 @@ function selectorError(label, selector) {
   }
 }
 
+/** Unencrypted transport is fine only for a server on this machine. */
+function isEncryptedOrLocal(serverUrl) {
+  const url = new URL(serverUrl);
+  if (url.protocol === "https:" || url.protocol === "wss:") return true;
+  return ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname) || url.hostname.endsWith(".localhost");
+}
+
 /** Every problem with the settings, as sentences the agent can act on. */
 function validate(settings) {
   const errors = [];
   if (!settings.serverUrl) errors.push("Server URL is required");
   else if (!EmpathySettings.websocketUrl(settings.serverUrl) || !EmpathySettings.serverBase(settings.serverUrl)) {
     errors.push("Server URL must start with http://, https://, ws:// or wss://");
+  } else if (!isEncryptedOrLocal(settings.serverUrl)) {
+    errors.push("Server URL must use https:// or wss:// (the token and the chat travel over it); plain http:// and ws:// are for localhost only");
   }
   if (!settings.token) errors.push("Agent token is required");
   for (const pattern of settings.sites) {
@@ -86,7 +95,9 @@ form.addEventListener("submit", async (event) => {
   const errors = validate(settings);
   showErrors(errors);
   if (errors.length) return setStatus("Not saved: please fix the problems below.", false);
-  await EmpathySettings.save(settings);
+  await EmpathyToken.save(settings.token); // first: saving the settings makes the worker read it
+  await EmpathySettings.save(settings); // without the token
+  await chrome.runtime.sendMessage({ kind: "token-changed" }).catch(() => {});
   setStatus("Saved.", true);
 });
 
@@ -154,7 +165,7 @@ function fillPresets() {
 async function load() {
   const settings = await EmpathySettings.load();
   document.getElementById("server-url").value = settings.serverUrl;
-  document.getElementById("token").value = settings.token;
+  document.getElementById("token").value = await EmpathyToken.load();
   document.getElementById("demo-enabled").checked = settings.demoEnabled;
   document.getElementById("sites").value = settings.sites.join("\n");
   settings.rules.forEach(addRule);

@@ -39,7 +39,7 @@ async function refresh() {
   convBox.checked = Boolean(conversation && paused.conversations[conversation]);
   siteBox.disabled = !enabled;
   convBox.disabled = !enabled;
-  if (!EmpathySettings.isConfigured(settings)) show("not-configured", "Set the server URL and token in Options.");
+  if (!worker.configured) show("not-configured", "Set the server URL and token in Options.");
   else if (!enabled || siteBox.checked || convBox.checked) show("off", enabled ? "Paused." : "This site is not in your Sites list.");
   else show(worker.status, [worker.error, worker.queued ? `${worker.queued} message(s) waiting to be stored` : ""].filter(Boolean).join(" · "));
   siteBox.onchange = () => EmpathySettings.setPaused("sites", origin, siteBox.checked).then(refresh);

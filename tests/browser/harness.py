@@ -104,8 +104,9 @@ def configure(context: Any, settings: dict[str, Any], open_shadow: bool = True) 
     """
     worker = service_worker(context)
     worker.evaluate(
-        """async ([s, open]) => {
+        """async ([{token, ...s}, open]) => {
             await chrome.storage.local.clear();
+            await EmpathyToken.save(token || "");  // where the options page keeps it
             await chrome.storage.local.set({settings: s, testHooks: {openShadow: open}});
         }""",
         [settings, open_shadow],

@@ -117,6 +117,10 @@ def test_options_page_validates_saves_and_tests_the_connection(
     assert any("Server URL" in e for e in errors), errors
     assert any("Agent token" in e for e in errors), errors
     assert any("match pattern" in e for e in errors), errors
+    page.get_by_label("Server URL").fill("http://empathy.example.com")  # the token in clear text
+    page.get_by_role("button", name="Save").click()
+    errors = page.locator("#errors li").all_text_contents()
+    assert any("https:// or wss://" in e for e in errors), errors
     stored = service_worker(browser).evaluate("chrome.storage.local.get('settings')")
     assert stored == {"settings": {}}, "invalid settings were saved"
 
@@ -134,9 +138,13 @@ def test_options_page_validates_saves_and_tests_the_connection(
     page.get_by_label("Add a preset").select_option(label="Zammad")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#status")).to_have_text("Saved.")  # not the earlier "Connected"
-    stored = service_worker(browser).evaluate("chrome.storage.local.get('settings')")["settings"]
+    worker = service_worker(browser)
+    stored = worker.evaluate("chrome.storage.local.get('settings')")["settings"]
     assert stored["serverUrl"] == empathy_server.url
-    assert stored["token"] == empathy_server.token
+    assert worker.evaluate("EmpathyToken.load()") == empathy_server.token
+    # Content scripts can read all of chrome.storage.local: the token must not be anywhere in it.
+    everything = worker.evaluate("chrome.storage.local.get(null).then(JSON.stringify)")
+    assert empathy_server.token not in everything
     assert stored["sites"] == ["https://desk.example.com/*", "https://*.zammad.com/*"]
     assert stored["rules"][0]["composer"] == ".articleNewEdit-body"
     page.close()
