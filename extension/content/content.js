@@ -174,6 +174,7 @@
   }
 
   function onFocusIn(event) {
+    if (conversationChanged()) return restart();
     const target = event.composedPath()[0];
     if (target?.tagName === "IFRAME") return hookFrame(target);
     const composer = EmpathyDetect.composerFor(
@@ -213,7 +214,13 @@
     }
   }
 
+  /** Helpdesks route with pushState, which fires no event: a page change is seen as DOM changes. */
+  function conversationChanged() {
+    return state.active && conversationKey() !== state.conversation;
+  }
+
   function scan() {
+    if (conversationChanged()) return restart(); // another ticket: its messages get its own key
     if (state.composer && !state.composer.isConnected) detach(); // the helpdesk re-rendered it
     hookFrames();
     if (!state.composer) {
@@ -294,6 +301,7 @@
     state.observer = new MutationObserver(scheduleScan);
     state.observer.observe(document, { childList: true, subtree: true, characterData: true });
     window.addEventListener("hashchange", restart);
+    window.addEventListener("popstate", restart); // back/forward between tickets
     if (window === window.top && isDemoPage()) {
       // Only the server's /demo page needs to know (it hands its own client over); other pages
       // are not told an extension is watching.
@@ -311,13 +319,14 @@
     document.removeEventListener("focusin", onFocusIn, true);
     document.removeEventListener("click", onClickAnywhere, true);
     window.removeEventListener("hashchange", restart);
+    window.removeEventListener("popstate", restart);
     state.observer?.disconnect();
     clearTimeout(state.scanTimer);
     state.port?.disconnect();
     state.port = null;
   }
 
-  /** A new conversation (hash route) or changed settings: start over from the current page. */
+  /** A new conversation (hash or pushState route) or changed settings: start over from this page. */
   async function restart() {
     stop();
     state.settings = await EmpathySettings.load();

@@ -166,3 +166,27 @@ def test_customer_left_waiting_brings_a_nudge_without_typing(
     card.locator("button.apply").first.click()  # a quick "I'm still on it" goes into the box
     page.wait_for_function("window.testEditor.text().length > 0")
     page.close()
+
+
+def test_moving_to_another_ticket_with_push_state_starts_a_new_conversation(
+    extension: Any, empathy_server: Any, pages: Any
+) -> None:
+    page = open_editor_page(extension, pages.url("textarea.html") + "?spa-test")
+    first = f"{pages.origin}/on/pages/textarea.html"
+    db = empathy_server.database_url
+    eventually(lambda: len(stored_messages(db, first)) >= 2, what="the first ticket's messages")
+    # What a single-page helpdesk (Chatwoot) does: pushState (no event) and a new thread.
+    page.evaluate(
+        """() => {
+            history.pushState({}, '', location.pathname + '/conversations/2');
+            document.querySelector('#thread').replaceChildren();
+        }"""
+    )
+    add_customer_message(page, "Second ticket: my refund is late.")
+    second = f"{first}/conversations/2"
+    eventually(lambda: stored_messages(db, second), what="the second ticket's message")
+    assert [text for _, _, text in stored_messages(db, second)] == [
+        "Second ticket: my refund is late."
+    ]
+    assert "Second ticket: my refund is late." not in [m[2] for m in stored_messages(db, first)]
+    page.close()
