@@ -14,6 +14,9 @@ bind = os.environ.get("EMPATHY_BIND", "0.0.0.0:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("EMPATHY_THREADS", "300"))  # = open websockets per worker
+# gthread accepts up to worker_connections sockets but serves only `threads` of them: more
+# would sit connected and unanswered (bench/load measured it), so accept no more than served.
+worker_connections = threads
 timeout = 60  # worker heartbeat; open websockets are not cut by it with gthread
 graceful_timeout = 15
 keepalive = 5
@@ -33,5 +36,11 @@ def on_starting(server) -> None:
 
 
 def post_worker_init(worker) -> None:
-    """Build the engine before the first agent connects to this worker."""
+    """Build the engine before the first agent connects to this worker, then move what
+    exists now (rules, matchers, vocabulary) out of the garbage collector's sight: a full
+    collection over them paused a loaded worker for up to a second (bench/load)."""
+    import gc
+
     worker.wsgi.extensions["empathy"].start()
+    gc.collect()
+    gc.freeze()
