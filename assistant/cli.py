@@ -88,9 +88,20 @@ def set_wait(team: str, seconds: float) -> None:
 
 @lexicons.command("import")
 @click.argument("directory", required=False)
-def import_lexicons(directory: str | None) -> None:
-    """Replace the stored rules with a lexicon directory (default: lexicons/); running servers
-    pick the change up within about a second."""
+@click.option(
+    "--replace-all",
+    is_flag=True,
+    help="Required: every stored rule is replaced, team rules and editor changes included.",
+)
+def import_lexicons(directory: str | None, replace_all: bool) -> None:
+    """Replace ALL stored rules with a lexicon directory (default: lexicons/), without history;
+    running servers pick the change up within about a second. To add or update rules with
+    history, use `flask --app server rules import FILE`."""
+    if not replace_all:
+        raise click.UsageError(
+            "this replaces every stored rule (team rules, empowerment entries and editor changes "
+            "included) without history; pass --replace-all to do it, or use `rules import FILE`"
+        )
     directory = directory or current_app.config["EMPATHY_LEXICON_DIR"]
     try:
         with _runtime().sessions.begin() as session:

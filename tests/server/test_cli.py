@@ -105,6 +105,8 @@ def test_teams_set_wait(database_url, app):
 
 def test_lexicons_import_reports_a_broken_directory(database_url, tmp_path):
     (tmp_path / "bad.yml").write_text("rules:\n  - id: Bad Id\n    patterns: [x]\n")
-    result = flask(database_url, "lexicons", "import", str(tmp_path), check=False)
+    refused = flask(database_url, "lexicons", "import", str(tmp_path), check=False)
+    assert refused.returncode != 0 and "--replace-all" in refused.stderr
+    result = flask(database_url, "lexicons", "import", "--replace-all", str(tmp_path), check=False)
     assert result.returncode != 0 and "lexicons not imported" in result.stderr
     assert "Bad Id" in result.stderr
