@@ -20,37 +20,108 @@ const state = {
 };
 
 // ---- Outbox: customer and sent messages survive restarts until acked ----
+// Kept in chrome.storage.local (on disk) so a browser restart loses nothing; bounded by age and
+// size so a server that never comes back cannot fill the disk. docs/extension.md says why.
 
-let outbox = [];
+const OUTBOX_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+const OUTBOX_MAX_ENTRIES = 1000;
+const OUTBOX_MAX_CHARS = 4_000_000; // well under chrome.storage.local's 10 MB quota
+const MAX_FRAME_BYTES = 65536; // the server refuses larger frames without naming them
+// Errors about a queued message that resending cannot fix: it leaves the outbox.
+const PERMANENT_ERRORS = new Set(["bad-frame", "frame-too-large", "internal", "unknown-type"]);
+const REJECTED_KEPT = 50;
+
+let outbox = []; // {conversation, hello, frame, queuedAt}
 let outboxLoaded = null;
 let outboxWrite = Promise.resolve();
+let rejected = []; // notes (no text) about messages the server will never store
 
 function loadOutbox() {
   outboxLoaded ??= chrome.storage.local.get("outbox").then((stored) => {
     outbox = [...(stored.outbox || []), ...outbox];
+    if (pruneOutbox()) saveOutbox();
   });
   return outboxLoaded;
 }
 
+/** A failed write is logged and the chain goes on: the next change writes the whole outbox. */
 function saveOutbox() {
   const snapshot = outbox.slice();
-  outboxWrite = outboxWrite.then(() => chrome.storage.local.set({ outbox: snapshot }));
+  outboxWrite = outboxWrite
+    .then(() => chrome.storage.local.set({ outbox: snapshot }))
+    .catch((error) => console.error("Empathy Engine: could not store the outbox", error));
   return outboxWrite;
 }
 
+function sameMessage(entry, conversation, id) {
+  return entry.conversation === conversation && entry.frame.id === id;
+}
+
+/** Drop what is too old, then the oldest while over the size caps. True when something went. */
+function pruneOutbox() {
+  const now = Date.now();
+  const dropped = [];
+  outbox = outbox.filter((entry) => {
+    const fresh = now - (entry.queuedAt ?? now) <= OUTBOX_MAX_AGE_MS;
+    if (!fresh) dropped.push({ entry, code: "expired" });
+    return fresh;
+  });
+  let chars = outbox.reduce((sum, entry) => sum + (entry.frame.text?.length || 0), 0);
+  while (outbox.length > OUTBOX_MAX_ENTRIES || chars > OUTBOX_MAX_CHARS) {
+    const entry = outbox.shift();
+    chars -= entry.frame.text?.length || 0;
+    dropped.push({ entry, code: "outbox-full" });
+  }
+  for (const { entry, code } of dropped) reject(entry, code, "dropped from the outbox unsent");
+  return dropped.length > 0;
+}
+
+/**
+ * Remember that a message will never be stored, without its text (the queue is the only place
+ * customer text may wait on disk): the popup shows the count, the service worker console the rest.
+ */
+function reject(entry, code, message) {
+  console.warn("Empathy Engine: message not stored", code, message, entry.conversation, entry.frame.id);
+  const note = {
+    conversation: entry.conversation, id: entry.frame.id, type: entry.frame.type, code,
+    message: String(message || "").slice(0, 300), at: Date.now(),
+  };
+  rejected = [...rejected, note].slice(-REJECTED_KEPT);
+  chrome.storage.local.set({ outboxRejected: rejected }).catch(() => {});
+}
+
+chrome.storage.local.get("outboxRejected").then((stored) => {
+  rejected = [...(stored.outboxRejected || []), ...rejected].slice(-REJECTED_KEPT);
+});
+
 async function enqueue(conversation, frame) {
   await loadOutbox();
-  if (outbox.some((entry) => entry.frame.id === frame.id)) return; // already waiting for its ack
-  outbox.push({ conversation, hello: state.hellos.get(conversation) || {}, frame });
+  if (outbox.some((entry) => sameMessage(entry, conversation, frame.id))) return; // awaiting ack
+  const entry = { conversation, hello: state.hellos.get(conversation) || {}, frame, queuedAt: Date.now() };
+  if (new TextEncoder().encode(JSON.stringify(frame)).length > MAX_FRAME_BYTES) {
+    return reject(entry, "frame-too-large", "larger than the server accepts");
+  }
+  outbox.push(entry);
+  pruneOutbox();
   await saveOutbox();
   connectionFor(conversation).send(frame);
 }
 
-async function acked(id) {
+async function acked(conversation, id) {
   await loadOutbox();
   const before = outbox.length;
-  outbox = outbox.filter((entry) => entry.frame.id !== id);
+  outbox = outbox.filter((entry) => !sameMessage(entry, conversation, id));
   if (outbox.length !== before) await saveOutbox();
+}
+
+/** The server refused a queued message for good: resending would only repeat the refusal. */
+async function refused(conversation, frame) {
+  await loadOutbox();
+  const entry = outbox.find((e) => sameMessage(e, conversation, frame.for));
+  if (!entry) return; // a draft or feedback: never queued
+  outbox = outbox.filter((e) => e !== entry);
+  reject(entry, frame.code, frame.message);
+  await saveOutbox();
 }
 
 // ---- Connections: the protocol accepts one hello per socket, so one socket per conversation ----
@@ -153,7 +224,7 @@ class Connection {
       return;
     }
     if (frame.type === "ready") this.onReady();
-    else if (frame.type === "ack") acked(frame.id);
+    else if (frame.type === "ack") acked(this.conversation, frame.id);
     else if (frame.type === "nudges") this.routeNudges(frame);
     else if (frame.type === "waiting") this.tell({ kind: "nudges", frame, pushed: true });
     else if (frame.type === "lexicon") this.tell({ kind: "resend" });
@@ -172,9 +243,11 @@ class Connection {
     if (frame.code === "storage-busy" && frame.for) {
       // The server could not take it now: it stays in the outbox; try again shortly.
       setTimeout(() => {
-        const entry = outbox.find((e) => e.frame.id === frame.for);
+        const entry = outbox.find((e) => sameMessage(e, this.conversation, frame.for));
         if (entry) this.send(entry.frame);
       }, 1000);
+    } else if (PERMANENT_ERRORS.has(frame.code) && frame.for) {
+      refused(this.conversation, frame);
     }
     this.tell({ kind: "status", status: this.status, error: this.error });
   }
@@ -307,6 +380,7 @@ chrome.runtime.onMessage.addListener((message, sender, reply) => {
       status: connection?.status || (configured ? "connecting" : "not-configured"),
       error: connection?.error || "",
       queued: outbox.length,
+      rejected: rejected.length,
       conversation: port?.conversation || null,
     });
   }

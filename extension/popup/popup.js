@@ -41,7 +41,8 @@ async function refresh() {
   convBox.disabled = !enabled;
   if (!worker.configured) show("not-configured", "Set the server URL and token in Options.");
   else if (!enabled || siteBox.checked || convBox.checked) show("off", enabled ? "Paused." : "This site is not in your Sites list.");
-  else show(worker.status, [worker.error, worker.queued ? `${worker.queued} message(s) waiting to be stored` : ""].filter(Boolean).join(" · "));
+  else show(worker.status, [worker.error, worker.queued ? `${worker.queued} message(s) waiting to be stored` : "",
+    worker.rejected ? `${worker.rejected} message(s) refused by the server (see the service worker console)` : ""].filter(Boolean).join(" · "));
   siteBox.onchange = () => EmpathySettings.setPaused("sites", origin, siteBox.checked).then(refresh);
   convBox.onchange = () =>
     EmpathySettings.setPaused("conversations", conversation, convBox.checked).then(refresh);

@@ -190,3 +190,73 @@ def test_moving_to_another_ticket_with_push_state_starts_a_new_conversation(
     ]
     assert "Second ticket: my refund is late." not in [m[2] for m in stored_messages(db, first)]
     page.close()
+
+
+def fill_storage_to_the_brim(worker: Any, leave: int) -> None:
+    """Real quota pressure: leave only `leave` bytes of chrome.storage.local's 10 MB."""
+    worker.evaluate(
+        """async (leave) => {
+            const used = await chrome.storage.local.getBytesInUse(null);
+            const room = chrome.storage.local.QUOTA_BYTES - used - 'junk'.length - 2 - leave;
+            await chrome.storage.local.set({junk: 'x'.repeat(room)});
+        }""",
+        leave,
+    )
+
+
+def test_outbox_survives_a_failed_write_keys_by_conversation_and_drops_refused_messages(
+    browser: Any, own_server: RestartableServer, settings_for: Any
+) -> None:
+    configure(browser, settings_for(own_server.url, own_server.new_token()))
+    worker = service_worker(browser)
+    own_server.stop()  # nothing is acked: everything stays queued
+    enqueue = "([conversation, frame]) => enqueue(conversation, frame)"
+    conv_a, conv_b = "https://desk.example/ticket/a", "https://desk.example/ticket/b"
+
+    fill_storage_to_the_brim(worker, leave=100)
+    worker.evaluate(enqueue, [conv_a, {"type": "customer", "id": "m1", "text": "y" * 1000}])
+    assert outbox(browser) == [], "the write should have failed for lack of room"
+    worker.evaluate("chrome.storage.local.remove('junk')")
+    # The same client id in another conversation is another message, not a duplicate.
+    worker.evaluate(enqueue, [conv_b, {"type": "customer", "id": "m1", "text": "Hello from B"}])
+    assert [(e["conversation"], e["frame"]["id"]) for e in outbox(browser)] == [
+        (conv_a, "m1"),
+        (conv_b, "m1"),
+    ], "the outbox was not written again after one failed write"
+
+    # Refused for good by the server (text over 20,000 characters: bad-frame): not resent forever.
+    worker.evaluate(enqueue, [conv_a, {"type": "customer", "id": "m2", "text": "z" * 20001}])
+    # Too large to send at all (control characters are escaped to 6 bytes each in JSON).
+    worker.evaluate(enqueue, [conv_a, {"type": "customer", "id": "m3", "text": "\x01" * 12000}])
+    assert "m3" not in [e["frame"]["id"] for e in outbox(browser)]
+
+    own_server.start()
+    eventually(lambda: not outbox(browser), timeout=40, what="the outbox to drain")
+    stored = stored_messages(own_server.database_url)
+    assert sorted((client_id, text[:12]) for client_id, _, text in stored) == [
+        ("m1", "Hello from B"),
+        ("m1", "y" * 12),
+    ]
+    notes = worker.evaluate("chrome.storage.local.get('outboxRejected')")["outboxRejected"]
+    assert {(n["id"], n["code"]) for n in notes} >= {("m2", "bad-frame"), ("m3", "frame-too-large")}
+    assert all("text" not in n for n in notes)  # no customer text kept for refused messages
+
+
+def test_outbox_drops_entries_older_than_a_week(browser: Any, settings_for: Any) -> None:
+    configure(browser, settings_for("http://127.0.0.1:9/", "no-server-here"))
+    worker = service_worker(browser)
+    week = 7 * 24 * 3600 * 1000
+    worker.evaluate(
+        """async (week) => {
+            await loadOutbox();
+            outbox.push({conversation: 'https://desk.example/old', hello: {},
+                         frame: {type: 'customer', id: 'old', text: 'old'},
+                         queuedAt: Date.now() - week - 60000});
+            await enqueue('https://desk.example/new', {type: 'customer', id: 'new', text: 'new'});
+        }""",
+        week,
+    )
+    try:
+        assert [e["frame"]["id"] for e in outbox(browser)] == ["new"]
+    finally:  # this browser is shared: leave no queued message for the next test's server
+        worker.evaluate("outbox.length = 0; saveOutbox()")
