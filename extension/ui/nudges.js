@@ -357,6 +357,11 @@
       if (question) card.append(make("p", "question", question));
       if (item.text) card.append(make("p", "quote", `“${item.text}”`));
       card.append(make("p", "message", item.message || ""));
+      const empowered = Array.isArray(item.empowered) ? item.empowered.map(String).filter(Boolean) : [];
+      if (empowered.length) {
+        // What the team may offer without asking (questions 3 and 5): said plainly, as text.
+        card.append(make("p", "empowered", `You're empowered to: ${empowered.join("; ")}`));
+      }
       const list = make("div", "suggestions");
       for (const suggestion of item.suggestions || []) {
         const row = make("div", "suggestion");
