@@ -289,6 +289,24 @@ function reconnectAll() {
   for (const conversation of conversations) connectionFor(conversation);
 }
 
+/**
+ * Merge a page's hello fields (a frame without the customer's name does not erase it). The server
+ * takes one hello per socket, so a field learnt later (the name rendered after the first hello)
+ * needs a new socket; queued messages are resent on it and the page re-sends its draft.
+ */
+function updateHello(conversation, fields) {
+  const before = state.hellos.get(conversation) || {};
+  const merged = { ...before, ...fields };
+  state.hellos.set(conversation, merged);
+  const changed = Object.keys(merged).some((key) => merged[key] !== before[key]);
+  const connection = state.connections.get(conversation);
+  if (connection && changed && Object.keys(before).length) {
+    connection.close();
+    state.connections.delete(conversation);
+  }
+  return connectionFor(conversation);
+}
+
 function safePost(port, message) {
   try {
     port.postMessage(message);
@@ -302,8 +320,7 @@ function safePost(port, message) {
 function onPortMessage(port, message) {
   if (message.kind === "hello") {
     port.conversation = message.conversation;
-    state.hellos.set(message.conversation, message.hello || {});
-    const connection = connectionFor(message.conversation);
+    const connection = updateHello(message.conversation, message.hello || {});
     safePost(port, { kind: "status", status: connection.status, error: connection.error });
     return;
   }

@@ -260,3 +260,34 @@ def test_outbox_drops_entries_older_than_a_week(browser: Any, settings_for: Any)
         assert [e["frame"]["id"] for e in outbox(browser)] == ["new"]
     finally:  # this browser is shared: leave no queued message for the next test's server
         worker.evaluate("outbox.length = 0; saveOutbox()")
+
+
+def test_a_customer_name_shown_after_the_first_hello_reaches_the_server(
+    browser: Any, empathy_server: Any, pages: Any, settings_for: Any
+) -> None:
+    settings = settings_for(empathy_server.url, empathy_server.token)
+    settings["rules"][0]["customerName"] = ".customer-name"
+    configure(browser, settings)
+    page = open_editor_page(browser, pages.url("textarea.html") + "?late-name")
+    like = f"{pages.origin}/on/pages/textarea.html"
+    eventually(lambda: stored_messages(empathy_server.database_url, like), what="the first hello")
+    # The helpdesk renders the customer's name only now, after the socket said hello.
+    page.evaluate(
+        """() => {
+            const name = document.createElement('span');
+            name.className = 'customer-name';
+            name.textContent = 'Dana';
+            document.querySelector('#top').append(name);
+        }"""
+    )
+    type_into_editor(page, "Dear valued customer, we have received your request.")
+    eventually(
+        lambda: any(
+            "Dana" in text
+            for text in page.locator(
+                "empathy-engine-nudges .card[data-empathy-nudge='valued-customer'] .suggestion-text"
+            ).all_text_contents()
+        ),
+        what="a suggestion that uses the customer's name",
+    )
+    page.close()
