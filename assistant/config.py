@@ -31,6 +31,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "EMPATHY_FRAME_BURST": (40.0, float),
     "EMPATHY_HELLO_TIMEOUT": (10.0, float),
     "EMPATHY_TOKEN_RECHECK": (30.0, float),  # seconds between re-checks of an open connection
+    "EMPATHY_SEND_TIMEOUT": (10.0, float),  # a client that stops reading longer is closed
     "EMPATHY_WRITE_QUEUE": (10_000, int),  # records waiting for the database, per process
     "EMPATHY_LEXICON_DIR": (str(REPO_ROOT / "lexicons"), str),
     "EMPATHY_LEXICON_POLL": (1.0, float),

@@ -1,8 +1,10 @@
 """One agent's websocket: hello/auth, then frames in, nudges and acks out.
 
-Everything runs on the connection's own thread except the acks, which the storage writer sends
-once a message is on disk (sends are serialised by a lock). The loop wakes at least once a second
-to push the customer-waiting nudge and lexicon-change frames.
+Everything, sending included, runs on the connection's own thread. The storage writer only posts
+acks to the connection's outbox (never network I/O on the writer: a client that stops reading must
+not stall storage for everyone); the loop sends them. Sends time out (EMPATHY_SEND_TIMEOUT) and
+close the connection. The loop wakes at least once a second to push the customer-waiting nudge and
+lexicon-change frames.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ import hashlib
 import json
 import logging
 import secrets
+import socket
+import struct
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from simple_websocket import ConnectionClosed
+from wsproto.events import TextMessage
 
 from assistant.engine import QUESTIONS, Context, Engine, Finding
 from assistant.storage.accounts import AgentIdentity
@@ -33,6 +39,9 @@ if TYPE_CHECKING:
     from assistant.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+# Put into the websocket's input buffer to wake the connection's loop for a posted frame.
+_WAKE = object()
 
 
 @dataclass
@@ -61,8 +70,9 @@ class AgentConnection:
             self.settings["EMPATHY_FRAMES_PER_SECOND"], self.settings["EMPATHY_FRAME_BURST"]
         )
         self.max_bytes: int = self.settings["EMPATHY_MAX_FRAME_BYTES"]
-        self._send_lock = threading.Lock()
+        self.outbox: deque[dict[str, Any]] = deque()  # frames posted by other threads
         self.closed = False
+        _set_send_timeout(ws, self.settings["EMPATHY_SEND_TIMEOUT"])
         # set by hello
         self.identity: AgentIdentity | None = None
         self.key: ConversationKey | None = None
@@ -77,17 +87,37 @@ class AgentConnection:
     # --- sending -------------------------------------------------------------------------
 
     def send(self, frame: dict[str, Any]) -> bool:
-        """Send a frame from any thread; False if the connection is gone."""
-        data = json.dumps(frame, ensure_ascii=False)
-        with self._send_lock:
-            if self.closed:
-                return False
-            try:
-                self.ws.send(data)
-                return True
-            except (ConnectionClosed, OSError):
-                self.closed = True
-                return False
+        """Send a frame (connection thread only); False if the connection is gone.
+
+        A send that cannot finish within EMPATHY_SEND_TIMEOUT (the client stopped reading) closes
+        the connection: the client reconnects and resends what was not acked.
+        """
+        if self.closed:
+            return False
+        try:
+            if not self.ws.connected:
+                raise ConnectionClosed()
+            # sendall: all of the frame or an error, never half a frame on the wire.
+            data = self.ws.ws.send(TextMessage(json.dumps(frame, ensure_ascii=False)))
+            self.ws.sock.sendall(data)
+            return True
+        except (ConnectionClosed, OSError) as error:
+            if isinstance(error, (BlockingIOError, TimeoutError)):
+                log.warning("client stopped reading; closing its connection")
+                _abort(self.ws.sock)
+            self.closed = True
+            return False
+
+    def post(self, frame: dict[str, Any]) -> None:
+        """Queue a frame from another thread (the storage writer); the loop sends it. Never
+        blocks and never touches the network."""
+        self.outbox.append(frame)
+        self.ws.input_buffer.append(_WAKE)  # then set the event: receive() finds it, no lost wake
+        self.ws.event.set()
+
+    def flush_outbox(self) -> None:
+        while self.outbox and not self.closed:
+            self.send(self.outbox.popleft())
 
     def error(self, code: str, message: str | None = None, for_id: str | None = None) -> None:
         self.send(error_frame(code, message, for_id))
@@ -95,10 +125,9 @@ class AgentConnection:
     def refuse(self, code: str, message: str | None = None) -> None:
         """Fatal error: explain, then close with 1008 (policy violation)."""
         self.error(code, message)
-        with self._send_lock:
-            self.closed = True
-            with contextlib.suppress(ConnectionClosed, OSError):
-                self.ws.close(reason=POLICY_VIOLATION, message=code)
+        self.closed = True
+        with contextlib.suppress(ConnectionClosed, OSError):
+            self.ws.close(reason=POLICY_VIOLATION, message=code)
         # Let the client's closing handshake finish before the HTTP server tears the socket
         # down (otherwise werkzeug can leave the client waiting for the TCP close).
         reader = getattr(self.ws, "thread", None)
@@ -120,14 +149,18 @@ class AgentConnection:
         while not self.closed:
             raw = self.ws.receive(timeout=self.next_wakeup())
             if raw is not None:
-                self.handle_batch([raw, *self.drain()])
+                frames = [raw, *self.drain()] if raw is not _WAKE else self.drain()
+                if frames:
+                    self.handle_batch(frames)
+            self.flush_outbox()
             self.tick()
 
     def drain(self) -> list[str | bytes]:
         """Frames that already arrived behind the current one (so older drafts can be skipped)."""
         frames = []
         while (raw := self.ws.receive(timeout=0)) is not None:
-            frames.append(raw)
+            if raw is not _WAKE:
+                frames.append(raw)
         return frames
 
     def next_wakeup(self) -> float:
@@ -181,7 +214,8 @@ class AgentConnection:
     def start_conversation(self, identity: AgentIdentity, hello: dict[str, Any]) -> None:
         self.identity = identity
         external_id = hello["conversation"]
-        if redact(external_id) != external_id:  # never store personal data as a conversation id
+        # Never store personal data (or a NUL, which PostgreSQL refuses) as a conversation id.
+        if redact(external_id) != external_id or "\x00" in external_id:
             external_id = "h:" + hashlib.sha256(external_id.encode()).hexdigest()[:32]
         self.key = ConversationKey(
             identity.team_id, external_id, hello.get("site"), identity.user_id
@@ -307,8 +341,8 @@ class AgentConnection:
             self.key,
             nudge_id,
             frame["action"],
-            on_unknown=lambda: self.error(
-                "unknown-nudge", f"no nudge {nudge_id} in this conversation", nudge_id
+            on_unknown=lambda: self.post(
+                error_frame("unknown-nudge", f"no nudge {nudge_id} in this conversation", nudge_id)
             ),
         )
         if not self.runtime.writer.submit(record):
@@ -353,7 +387,7 @@ class AgentConnection:
             when,
             [f.to_dict() for f in findings],
             outcomes,
-            on_stored=lambda duplicate: self.send(
+            on_stored=lambda duplicate: self.post(
                 {"type": "ack", "id": client_id, "duplicate": duplicate}
             ),
         )
@@ -417,6 +451,22 @@ def _client_time(ts: float | None) -> datetime:
     now = time.time()
     seconds = now if ts is None else min(ts / 1000, now)
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def _set_send_timeout(ws: Any, seconds: float) -> None:
+    """SO_SNDTIMEO bounds sends only; the library's reader thread keeps its blocking receive."""
+    whole = int(seconds)
+    timeval = struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+    with contextlib.suppress(OSError, AttributeError):
+        ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+
+
+def _abort(sock: socket.socket) -> None:
+    """Reset the connection, dropping what the client never read (linger 0), and wake the
+    library's reader thread, which then closes the socket."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def _as_utc(moment: datetime) -> datetime:

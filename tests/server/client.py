@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import time
 from typing import Any
 
@@ -80,3 +81,49 @@ class Agent:
     def sent(self, message_id: str, text: str, **extra: Any) -> dict[str, Any]:
         self.send({"type": "sent", "id": message_id, "text": text, **extra})
         return self.expect("ack", id=message_id)
+
+
+class StalledAgent:
+    """A client that says hello, then writes frames and never reads: its tiny receive buffer
+    fills, and the server's sends to it block (a frozen tab, a dead network path)."""
+
+    def __init__(self, ws_url: str) -> None:
+        from urllib.parse import urlsplit
+
+        from wsproto import ConnectionType, WSConnection
+        from wsproto.events import AcceptConnection, Request
+
+        parts = urlsplit(ws_url)
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.connect((parts.hostname, parts.port))
+        self.protocol = WSConnection(ConnectionType.CLIENT)
+        self.sock.sendall(self.protocol.send(Request(host=parts.netloc, target=parts.path)))
+        response = b""
+        while b"\r\n\r\n" not in response:
+            response += self.sock.recv(1)  # byte by byte: leave the frames after it unread
+        self.protocol.receive_data(response)
+        assert isinstance(next(self.protocol.events()), AcceptConnection), response
+
+    def send(self, frame: dict[str, Any]) -> None:
+        from wsproto.events import TextMessage
+
+        self.sock.sendall(self.protocol.send(TextMessage(json.dumps(frame))))
+
+    def closed_by_server(self, timeout: float = 10) -> bool:
+        """Read everything the server sent; True when it ended with the server closing."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)  # read fast now
+        self.sock.settimeout(timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if not self.sock.recv(65536):
+                    return True
+            except ConnectionResetError:
+                return True
+            except TimeoutError:
+                return False
+        return False
+
+    def close(self) -> None:
+        self.sock.close()
