@@ -2,8 +2,10 @@
 
 The websocket handler hands records to a queue and goes straight back to analysing drafts; one
 writer thread stores them in order and only then calls the record's `on_stored` (which sends the
-`ack`). If the database is unavailable the writer keeps retrying the same record, so nothing is
-dropped and nothing is acknowledged before it is on disk.
+`ack`). If the database is unavailable (a transient error) the writer keeps retrying the same
+record, so nothing is dropped and nothing is acknowledged before it is on disk. A record the
+database refuses for good (bad data) is logged by its ids and dropped, never acked, so one bad
+record cannot wedge the queue. Values are fitted to their columns first (length, NUL characters).
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ import logging
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import Conversation, Feedback, Message, MessageFinding, Nudge
@@ -26,6 +30,8 @@ from .models import Conversation, Feedback, Message, MessageFinding, Nudge
 log = logging.getLogger(__name__)
 
 Callback = Callable[..., None]
+
+CACHED_CONVERSATIONS = 10_000  # conversation ids the writer remembers (least recently used go)
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,7 @@ class Writer:
         self.sessions = sessions
         self.queue: queue.Queue[Record | None] = queue.Queue(maxsize=max_queue)
         self.thread: threading.Thread | None = None
-        self._conversation_ids: dict[ConversationKey, int] = {}
+        self._conversation_ids: OrderedDict[ConversationKey, int] = OrderedDict()
         self._stopping = False
         self._start_lock = threading.Lock()
 
@@ -115,17 +121,17 @@ class Writer:
             try:
                 self._store(record)
                 return
-            except (OperationalError, DBAPIError) as error:
-                if isinstance(error, IntegrityError):
-                    log.exception("record refused by the database, dropped: %r", record)
+            except Exception as error:
+                if not is_transient(error):
+                    # Bad data or a bug must not wedge the queue: no ack, the log names ids only
+                    # (records carry customer text).
+                    log.error("%s dropped: %s", describe(record), type(error).__name__)
                     return
-                log.warning("database unavailable, retrying in %.2fs: %s", delay, error)
+                log.warning(
+                    "database unavailable, retrying in %.2fs: %s", delay, type(error).__name__
+                )
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
-            except Exception:
-                # A bug must not wedge the queue; the client gets no ack and resends.
-                log.exception("could not store %r", record)
-                return
 
     def _store(self, record: Record) -> None:
         with self.sessions() as session:
@@ -142,16 +148,20 @@ class Writer:
     def _conversation_id(self, session: Session, key: ConversationKey) -> int:
         cached = self._conversation_ids.get(key)
         if cached is not None:
+            self._conversation_ids.move_to_end(key)
             return cached
         where = (Conversation.team_id == key.team_id, Conversation.external_id == key.external_id)
         found = session.scalar(select(Conversation.id).where(*where))
         if found is None:
             try:
                 conversation = Conversation(
-                    team_id=key.team_id,
-                    external_id=key.external_id,
-                    site=key.site,
-                    agent_id=key.agent_id,
+                    **fit(
+                        Conversation,
+                        team_id=key.team_id,
+                        external_id=key.external_id,
+                        site=key.site,
+                        agent_id=key.agent_id,
+                    )
                 )
                 session.add(conversation)
                 session.commit()
@@ -160,6 +170,8 @@ class Writer:
                 session.rollback()
                 found = session.scalar(select(Conversation.id).where(*where))
         self._conversation_ids[key] = found
+        if len(self._conversation_ids) > CACHED_CONVERSATIONS:
+            self._conversation_ids.popitem(last=False)
         return found
 
     def _store_message(self, session: Session, conversation_id: int, record: StoreMessage) -> bool:
@@ -172,19 +184,26 @@ class Writer:
         if existing is not None:
             return True
         message = Message(
-            conversation_id=conversation_id,
-            client_id=record.client_id,
-            author=record.author,
-            text=record.text,
-            sent_at=record.sent_at,
+            **fit(
+                Message,
+                conversation_id=conversation_id,
+                client_id=record.client_id,
+                author=record.author,
+                text=record.text,
+                sent_at=record.sent_at,
+            )
         )
-        message.findings = [MessageFinding(**_finding_columns(f)) for f in record.findings]
+        message.findings = [
+            MessageFinding(**fit(MessageFinding, **_finding_columns(f))) for f in record.findings
+        ]
         session.add(message)
         try:
             session.flush()
-        except IntegrityError:  # stored meanwhile by another worker
+        except IntegrityError:
             session.rollback()
-            return True
+            if self._message_exists(session, conversation_id, record.client_id):
+                return True  # stored meanwhile by another worker
+            raise
         for public_id, survived in record.nudge_outcomes.items():
             session.execute(
                 update(Nudge)
@@ -194,18 +213,29 @@ class Writer:
         session.commit()
         return False
 
+    def _message_exists(self, session: Session, conversation_id: int, client_id: str) -> bool:
+        found = session.scalar(
+            select(Message.id).where(
+                Message.conversation_id == conversation_id, Message.client_id == client_id
+            )
+        )
+        return found is not None
+
     def _store_nudge(self, session: Session, conversation_id: int, record: StoreNudge) -> None:
         finding = record.finding
         session.add(
             Nudge(
-                public_id=record.public_id,
-                conversation_id=conversation_id,
-                trigger=record.trigger,
-                rule=finding["rule"],
-                category=finding["category"],
-                question=finding["question"],
-                severity=finding["severity"],
-                text=finding.get("text", ""),
+                **fit(
+                    Nudge,
+                    public_id=record.public_id,
+                    conversation_id=conversation_id,
+                    trigger=record.trigger,
+                    rule=finding["rule"],
+                    category=finding["category"],
+                    question=finding["question"],
+                    severity=finding["severity"],
+                    text=finding.get("text", ""),
+                )
             )
         )
         session.commit()
@@ -222,6 +252,39 @@ class Writer:
             return
         session.add(Feedback(nudge_id=nudge_id, action=record.action))
         session.commit()
+
+
+def is_transient(error: BaseException) -> bool:
+    """A database that is down, restarting or busy: worth retrying (bad data is not)."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeoutError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def describe(record: Record) -> str:
+    """A record by its ids only, for logs (no customer text, names or quotes)."""
+    key = record.key
+    where = f"team {key.team_id} conversation {key.external_id!r}"
+    if isinstance(record, StoreMessage):
+        return f"message {record.client_id!r} ({where})"
+    if isinstance(record, StoreNudge):
+        return f"nudge {record.public_id} ({where})"
+    return f"feedback on {record.nudge_public_id} ({where})"
+
+
+def fit(model: type, **values: Any) -> dict[str, Any]:
+    """Values cut to their column's length, without NUL characters (PostgreSQL text refuses
+    them): a long rule category or a pasted binary must not make a message unstorable."""
+    columns = model.__table__.columns
+    fitted = {}
+    for name, value in values.items():
+        if isinstance(value, str):
+            value = value.replace("\x00", "\ufffd")  # same length: finding offsets still hold
+            length = getattr(columns[name].type, "length", None)
+            if length:
+                value = value[:length]
+        fitted[name] = value
+    return fitted
 
 
 def _finding_columns(finding: dict[str, Any]) -> dict[str, Any]:
