@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Bounded parts, and no start inside a longer run: linear time on 20,000 letters (the unbounded
+# pattern took about a second there, even with no "@" at all).
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 # 13-19 digits, optionally grouped by spaces or dashes.
 CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 # Upper case only, so the pattern cannot run on into the words after a spaced IBAN.
@@ -33,7 +35,8 @@ STREET_NUMBER_AFTER = re.compile(
 
 def redact(text: str) -> str:
     """Return text with personal data replaced by [email], [card], [iban], [phone], [address]."""
-    text = EMAIL.sub("[email]", text)
+    if "@" in text:
+        text = EMAIL.sub("[email]", text)
     text = IBAN.sub(_iban_or_keep, text)
     text = CARD.sub(_card_or_keep, text)
     text = STREET.sub("[address]", text)

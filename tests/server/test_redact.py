@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from assistant.storage.redact import iban_valid, luhn_valid, redact
@@ -48,3 +50,31 @@ def test_luhn_and_iban_checks():
     assert iban_valid("GB82 WEST 1234 5698 7654 32") and not iban_valid(
         "GB82 WEST 1234 5698 7654 33"
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 20_000,
+        "1" * 20_000,
+        "a." * 10_000,
+        "a." * 9_000 + "@",
+        "x-" * 9_000 + "@example",
+        "GB12" + "A" * 19_996,
+        "1 " * 10_000,
+        "+1 (12) " * 2_500,
+        ("12 " + "Aa " * 4) * 2_000,
+        "Aa" * 10_000,
+    ],
+)
+def test_long_adversarial_text_is_redacted_quickly(text):
+    """Budget far above the few milliseconds these take, far below the ~1 s a backtracking
+    pattern needs on them (the old e-mail pattern was quadratic without an "@")."""
+    started = time.perf_counter()
+    redact(text)
+    assert time.perf_counter() - started < 0.3
+
+
+def test_a_long_local_part_still_redacts_the_address_it_ends_with():
+    assert redact("write to dana.doe@example.com.") == "write to [email]."
+    assert "example.com" not in redact("x" * 70 + " dana@example.com")
