@@ -134,6 +134,26 @@
     return { composer: "", customer: "", customerName: "" };
   }
 
+  /** Short stable hash (FNV-1a): message ids and long conversation keys stay the same on reload. */
+  function hash(text) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193);
+    }
+    return (h >>> 0).toString(36);
+  }
+
+  /**
+   * A conversation is a page of the helpdesk: origin + path + hash route, without the query.
+   * One function for the content script and the popup, so pausing a conversation hits its key.
+   */
+  function conversationKey(href) {
+    const url = new URL(href);
+    const key = `${url.origin}${url.pathname}${url.hash}`;
+    return key.length <= 200 ? key : `${key.slice(0, 180)}#${hash(key)}`; // protocol limit
+  }
+
   function hasServer(settings) {
     return Boolean(websocketUrl(settings.serverUrl));
   }
@@ -180,6 +200,8 @@
     demoPattern,
     enabledPatterns,
     rulesFor,
+    hash,
+    conversationKey,
     hasServer,
     isConfigured,
     normalize,

@@ -42,11 +42,8 @@
     }
   }
 
-  /** A conversation is a page of the helpdesk: origin + path + hash route, without the query. */
   function conversationKey() {
-    const url = new URL(topUrl());
-    const key = `${url.origin}${url.pathname}${url.hash}`;
-    return key.length <= 200 ? key : `${key.slice(0, 180)}#${EmpathyDetect.hash(key)}`; // protocol limit
+    return EmpathySettings.conversationKey(topUrl());
   }
 
   // ---- Talking to the service worker ----

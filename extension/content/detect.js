@@ -74,16 +74,6 @@
     }
   }
 
-  /** Short stable hash (FNV-1a) so a message gets the same id after a reload. */
-  function hash(text) {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < text.length; i++) {
-      h ^= text.charCodeAt(i);
-      h = Math.imul(h, 0x01000193);
-    }
-    return (h >>> 0).toString(36);
-  }
-
   root.EmpathyDetect = {
     isForbidden,
     editableRoot,
@@ -91,6 +81,6 @@
     composerFor,
     composersBySelector,
     customerMessages,
-    hash,
+    hash: root.EmpathySettings.hash, // stable ids: the same after a reload
   };
 })(self);

@@ -28,8 +28,7 @@ async function refresh() {
   const worker = await chrome.runtime.sendMessage({ kind: "status", tabId: tab?.id });
   const url = tab?.url ? new URL(tab.url) : null;
   const origin = url ? url.origin : "";
-  // Same key the content script uses: origin + path + hash route.
-  const conversation = url ? `${url.origin}${url.pathname}${url.hash}` : "";
+  const conversation = url ? EmpathySettings.conversationKey(url.href) : ""; // as content.js does
   const enabled = EmpathySettings.enabledPatterns(settings).some((p) =>
     EmpathySettings.urlMatches(p, tab?.url || ""),
   );

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import stored_messages
+from .conftest import conversations, stored_messages
 from .harness import (
     REPO,
     card_is_styled,
@@ -156,4 +156,30 @@ def test_popup_shows_the_state(browser: Any, empathy_server: Any, settings_for: 
     popup = browser.new_page()
     popup.goto(f"chrome-extension://{extension_id}/popup/popup.html")
     popup.locator("#state[data-state='not-configured']").wait_for()
+    popup.close()
+
+
+def test_popup_pauses_a_long_url_conversation_under_the_content_scripts_key(
+    extension: Any, empathy_server: Any, pages: Any
+) -> None:
+    # Keys over 200 characters are shortened with a hash (the protocol's limit).
+    page = extension.new_page()
+    page.goto(pages.url("textarea.html") + "#ticket/" + "x" * 250)
+    deadline = time.monotonic() + 15
+    while not (keys := [c for c in conversations(empathy_server.database_url) if "#ticket/" in c]):
+        assert time.monotonic() < deadline, "the long-URL conversation never reached the server"
+        time.sleep(0.1)
+    page.bring_to_front()  # the popup acts on the active tab of its window
+    worker = service_worker(extension)
+    with extension.expect_page() as opened:
+        worker.evaluate(
+            "chrome.tabs.create({url: chrome.runtime.getURL('popup/popup.html'), active: false})"
+        )
+    popup = opened.value
+    popup.locator("#pause-conversation:enabled").check()
+    deadline = time.monotonic() + 10
+    while not (paused := worker.evaluate("EmpathySettings.loadPaused()")["conversations"]):
+        assert time.monotonic() < deadline, "the popup stored no paused conversation"
+        time.sleep(0.1)
+    assert list(paused) == keys
     popup.close()
