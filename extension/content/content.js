@@ -143,7 +143,11 @@
     post({ type: "draft", id: state.lastDraftId, text });
   }
 
-  // ---- Sent replies: the text left the composer right after Enter or a click on a button ----
+  // ---- Sent replies: the text left the composer right after Enter or a click on a send control ----
+
+  // Words on send buttons (text, aria-label or title), in the helpdesks' common UI languages.
+  const SEND_WORDS =
+    /\b(send|reply|submit|post|respond|senden|antworten|enviar|responder|envoyer|répondre|invia|rispondi|verstuur|verzenden)\b/i;
 
   function onKeydown(event) {
     if (event.key === "Enter" && !event.shiftKey && !event.altKey) watchForSend();
@@ -152,7 +156,19 @@
   function onClickAnywhere(event) {
     if (!state.composer) return;
     const target = event.composedPath()[0];
-    if (target?.closest?.("button, [type=submit], [role=button], a")) watchForSend();
+    const control = target?.closest?.("button, [type=submit], [role=button], a");
+    if (control && looksLikeSend(control)) watchForSend();
+  }
+
+  /** "Discard draft" or "Close" also empty the box: only a send control counts as sending. */
+  function looksLikeSend(control) {
+    if (control.matches("[type=submit]") || (control.tagName === "BUTTON" && control.form && control.type === "submit")) {
+      return true;
+    }
+    const label = [control.textContent, control.getAttribute("aria-label"), control.title]
+      .filter(Boolean)
+      .join(" ");
+    return SEND_WORDS.test(label);
   }
 
   function watchForSend() {

@@ -291,3 +291,32 @@ def test_a_customer_name_shown_after_the_first_hello_reaches_the_server(
         what="a suggestion that uses the customer's name",
     )
     page.close()
+
+
+def test_a_discard_button_that_empties_the_box_is_not_a_sent_reply(
+    extension: Any, empathy_server: Any, pages: Any
+) -> None:
+    page = open_editor_page(extension, pages.url("textarea.html") + "#discard-test")
+    page.evaluate(
+        """() => {
+            const discard = document.createElement('button');
+            discard.id = 'discard';
+            discard.type = 'button';
+            discard.textContent = 'Discard draft';
+            discard.addEventListener('click', () => window.testEditor.clear());
+            document.querySelector('footer').append(discard);
+        }"""
+    )
+    like = f"{pages.origin}/on/pages/textarea.html#discard-test"
+
+    def agent_texts() -> list[str]:
+        return [t for _, a, t in stored_messages(empathy_server.database_url, like) if a == "agent"]
+
+    type_into_editor(page, "Never mind this draft.")
+    page.locator("#discard").click()
+    page.wait_for_function("window.testEditor.text() === ''")
+    type_into_editor(page, "Your parcel is on its way, and here is the tracking link.")
+    page.locator("#send").click()
+    eventually(agent_texts, what="the sent reply")
+    assert agent_texts() == ["Your parcel is on its way, and here is the tracking link."]
+    page.close()
