@@ -162,6 +162,7 @@
 
   /** "Discard draft" or "Close" also empty the box: only a send control counts as sending. */
   function looksLikeSend(control) {
+    if (state.rules.send && matchesSafely(control, state.rules.send)) return true;
     if (control.matches("[type=submit]") || (control.tagName === "BUTTON" && control.form && control.type === "submit")) {
       return true;
     }
@@ -184,6 +185,14 @@
       state.lastDraftId = "";
       state.view?.clear();
     }, SENT_CHECK_MS);
+  }
+
+  function matchesSafely(el, selector) {
+    try {
+      return Boolean(el.closest(selector));
+    } catch {
+      return false; // a broken selector never breaks the page; options validate it
+    }
   }
 
   function onFocusIn(event) {

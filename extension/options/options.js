@@ -12,6 +12,7 @@ function addRule(rule = {}) {
   row.querySelector(".composer").value = rule.composer || "";
   row.querySelector(".customer").value = rule.customer || "";
   row.querySelector(".customer-name").value = rule.customerName || "";
+  row.querySelector(".send").value = rule.send || "";
   row.querySelector(".remove").addEventListener("click", () => row.remove());
   rulesBox.append(row);
 }
@@ -30,8 +31,9 @@ function readForm() {
         composer: row.querySelector(".composer").value.trim(),
         customer: row.querySelector(".customer").value.trim(),
         customerName: row.querySelector(".customer-name").value.trim(),
+        send: row.querySelector(".send").value.trim(),
       }))
-      .filter((r) => r.pattern || r.composer || r.customer || r.customerName),
+      .filter((r) => r.pattern || r.composer || r.customer || r.customerName || r.send),
   };
 }
 
@@ -74,6 +76,7 @@ function validate(settings) {
         selectorError("Composer selector", rule.composer),
         selectorError("Customer message selector", rule.customer),
         selectorError("Customer name selector", rule.customerName),
+        selectorError("Send button selector", rule.send),
       ].filter(Boolean),
     );
   }

@@ -320,3 +320,33 @@ def test_a_discard_button_that_empties_the_box_is_not_a_sent_reply(
     eventually(agent_texts, what="the sent reply")
     assert agent_texts() == ["Your parcel is on its way, and here is the tracking link."]
     page.close()
+
+
+def test_an_unlabelled_send_icon_counts_when_the_site_names_it(
+    browser: Any, empathy_server: Any, pages: Any, settings_for: Any
+) -> None:
+    settings = settings_for(empathy_server.url, empathy_server.token)
+    settings["rules"][0]["send"] = "#paper-plane"  # the options page's "Send button" selector
+    configure(browser, settings)
+    page = open_editor_page(browser, pages.url("textarea.html") + "#icon-send")
+    page.evaluate(
+        """() => {
+            const icon = document.createElement('button');
+            icon.id = 'paper-plane';
+            icon.type = 'button';
+            icon.textContent = '➤';
+            icon.addEventListener('click', () => window.testEditor.clear());
+            document.querySelector('footer').append(icon);
+        }"""
+    )
+    type_into_editor(page, "Sent with the paper plane.")
+    page.locator("#paper-plane").click()
+    like = f"{pages.origin}/on/pages/textarea.html#icon-send"
+    eventually(
+        lambda: (
+            [t for _, a, t in stored_messages(empathy_server.database_url, like) if a == "agent"]
+            == ["Sent with the paper plane."]
+        ),
+        what="the reply sent with the site's send icon",
+    )
+    page.close()
