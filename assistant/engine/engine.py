@@ -53,7 +53,6 @@ def load_pipeline(name: str | None = None, fresh: bool = False) -> Language:
     return _PIPELINES[name]
 
 
-
 class Engine:
     """Compiled rules for every team: global rules plus each team's own.
 
