@@ -12,7 +12,12 @@ import fastjsonschema
 
 ID = {"type": "string", "minLength": 1, "maxLength": 100}
 TEXT = {"type": "string", "maxLength": 20_000}
-TS = {"type": "number", "minimum": 0, "description": "milliseconds since the Unix epoch"}
+TS = {
+    "type": "number",
+    "minimum": 0,
+    "maximum": 10_000_000_000_000,  # the year 2286: later is a broken clock
+    "description": "milliseconds since the Unix epoch",
+}
 
 
 def _frame(type_: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -62,6 +67,7 @@ NUDGE_ITEM = {
         "message": {"type": "string"},
         "suggestions": {"type": "array", "items": {"type": "string"}},
         "severity": {"enum": ["suggestion", "warning"]},
+        "empowered": {"type": "array", "items": {"type": "string"}},
     },
     "required": [
         "id",
@@ -73,6 +79,7 @@ NUDGE_ITEM = {
         "message",
         "suggestions",
         "severity",
+        "empowered",
     ],
 }
 
@@ -165,7 +172,7 @@ def parse_frame(raw: str | bytes, max_bytes: int) -> dict[str, Any]:
     if len(raw) > max_bytes // 4 and len(raw.encode()) > max_bytes:
         raise FrameError("frame-too-large", f"frames are limited to {max_bytes} bytes")
     try:
-        frame = json.loads(raw)
+        frame = json.loads(raw, parse_constant=_not_a_number)
     except ValueError as error:
         raise FrameError("bad-json", f"invalid JSON: {error}") from None
     except RecursionError:
@@ -185,6 +192,10 @@ def parse_frame(raw: str | bytes, max_bytes: int) -> dict[str, Any]:
         for_id = frame.get("id") if isinstance(frame.get("id"), str) else None
         raise FrameError("bad-frame", f"{frame_type}: {error.message}", for_id) from None
     return frame
+
+
+def _not_a_number(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _encodable(frame: dict[str, Any]) -> bool:
