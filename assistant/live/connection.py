@@ -18,7 +18,7 @@ import socket
 import struct
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from assistant.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+REMEMBERED_IDS = 1_000  # message ids a connection remembers (to skip resends without work)
+REPLAYED_MESSAGES = 200  # the newest stored messages a (re)connect replays into the context
 
 # Put into the websocket's input buffer to wake the connection's loop for a posted frame.
 _WAKE = object()
@@ -77,7 +80,8 @@ class AgentConnection:
         self.identity: AgentIdentity | None = None
         self.key: ConversationKey | None = None
         self.ctx = Context()
-        self.known_ids: set[str] = set()  # client ids of messages already in the context
+        self.known_ids = RecentIds()  # client ids of messages already in the context
+        self.acked_ids = RecentIds()  # client ids this connection acked (resends skip all work)
         self.waiting: Waiting | None = None
         self.composition: dict[tuple[str, str], IssuedNudge] = {}  # nudges since the last send
         self.lexicon_version = 0
@@ -117,7 +121,10 @@ class AgentConnection:
 
     def flush_outbox(self) -> None:
         while self.outbox and not self.closed:
-            self.send(self.outbox.popleft())
+            frame = self.outbox.popleft()
+            if frame["type"] == "ack":
+                self.acked_ids.remember(frame["id"])
+            self.send(frame)
 
     def error(self, code: str, message: str | None = None, for_id: str | None = None) -> None:
         self.send(error_frame(code, message, for_id))
@@ -158,7 +165,8 @@ class AgentConnection:
     def drain(self) -> list[str | bytes]:
         """Frames that already arrived behind the current one (so older drafts can be skipped)."""
         frames = []
-        while (raw := self.ws.receive(timeout=0)) is not None:
+        limit = self.settings["EMPATHY_FRAME_BURST"]  # more would be rate-limited anyway
+        while len(frames) < limit and (raw := self.ws.receive(timeout=0)) is not None:
             if raw is not _WAKE:
                 frames.append(raw)
         return frames
@@ -221,7 +229,8 @@ class AgentConnection:
             identity.team_id, external_id, hello.get("site"), identity.user_id
         )
         self.ctx = Context(
-            customer_name=hello.get("customer_name") or None, team=identity.team_name
+            customer_name=(hello.get("customer_name") or "").strip() or None,
+            team=identity.team_name,
         )
         restored = self.restore()
         self.lexicon_version = self.runtime.lexicons.version
@@ -242,7 +251,9 @@ class AgentConnection:
         """Replay the stored conversation into the context; returns how many messages."""
         try:
             with self.runtime.sessions() as session:
-                history = load_history(session, self.key.team_id, self.key.external_id)
+                history = load_history(
+                    session, self.key.team_id, self.key.external_id, REPLAYED_MESSAGES
+                )
         except Exception:
             log.warning("could not load conversation history", exc_info=True)
             self.error("context-unavailable")
@@ -252,7 +263,7 @@ class AgentConnection:
 
     def replay(self, history: History) -> None:
         for message in history.messages:
-            self.known_ids.add(message.client_id)
+            self.known_ids.remember(message.client_id)
             when = _as_utc(message.sent_at).timestamp()
             if message.author == "customer":
                 self.engine.observe_customer(self.ctx, message.text)
@@ -306,34 +317,47 @@ class AgentConnection:
             self.store_nudge(public_id, "draft", finding)
 
     def on_customer(self, frame: dict[str, Any]) -> None:
-        client_id, text = frame["id"], frame["text"]
+        client_id = frame["id"]
+        if self.ack_resend(client_id):
+            return
+        # What can fail comes before any change to the conversation's state.
         when = _client_time(frame.get("ts"))
-        redacted = redact(text)
+        redacted = redact(frame["text"])
         findings: list[Finding] = []
         if client_id not in self.known_ids:
-            self.known_ids.add(client_id)
-            self.engine.observe_customer(self.ctx, text)
-            if self.waiting is None:
-                self.waiting = Waiting(when.timestamp(), client_id)
-            findings = self.engine.feelings(redacted)
+            # The redacted text (as replay sees it), with the team's rules; these feelings
+            # are also what is stored.
+            findings = self.engine.observe_customer(self.ctx, redacted)
+            self.known_ids.remember(client_id)
+            if self.waiting is None:  # the server's clock: a client's clock may be off
+                self.waiting = Waiting(time.time(), client_id)
         self.store_message(client_id, "customer", redacted, when, findings, {})
 
     def on_sent(self, frame: dict[str, Any]) -> None:
-        client_id, text = frame["id"], frame["text"]
-        redacted = redact(text)
+        client_id = frame["id"]
+        if self.ack_resend(client_id):
+            return
+        when = _client_time(frame.get("ts"))
+        redacted = redact(frame["text"])
         findings: list[Finding] = []
         outcomes: dict[str, bool] = {}
         if client_id not in self.known_ids:
-            self.known_ids.add(client_id)
             # Analysed like a draft (before the context learns this message), so a transcript
             # shows what was flagged even when no draft preceded it.
             findings = self.engine.review(redacted, self.ctx)
             outcomes = {n.public_id: _survived(n, findings) for n in self.composition.values()}
-            self.engine.observe_agent(self.ctx, text)
+            self.engine.observe_agent(self.ctx, redacted)
+            self.known_ids.remember(client_id)
             self.composition = {}
             self.waiting = None
-        when = _client_time(frame.get("ts"))
         self.store_message(client_id, "agent", redacted, when, findings, outcomes)
+
+    def ack_resend(self, client_id: str) -> bool:
+        """A resend of a message this connection already acked: ack again, no work."""
+        if client_id not in self.acked_ids:
+            return False
+        self.send({"type": "ack", "id": client_id, "duplicate": True})
+        return True
 
     def on_feedback(self, frame: dict[str, Any]) -> None:
         nudge_id = frame["nudge"]
@@ -430,6 +454,23 @@ class AgentConnection:
             self.send(
                 {"type": "lexicon", "version": lexicons.version, "rules": lexicons.rule_count}
             )
+
+
+class RecentIds:
+    """A set of the most recently remembered ids (bounded: a connection may live for days)."""
+
+    def __init__(self, size: int = REMEMBERED_IDS) -> None:
+        self.size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, client_id: str) -> bool:
+        return client_id in self._ids
+
+    def remember(self, client_id: str) -> None:
+        self._ids[client_id] = None
+        self._ids.move_to_end(client_id)
+        if len(self._ids) > self.size:
+            self._ids.popitem(last=False)
 
 
 def _item(public_id: str, finding: Finding) -> dict[str, Any]:

@@ -25,7 +25,10 @@ class History:
     last_waiting_nudge_at: datetime | None
 
 
-def load_history(session: Session, team_id: int, external_id: str) -> History:
+def load_history(
+    session: Session, team_id: int, external_id: str, limit: int | None = None
+) -> History:
+    """The conversation's messages, oldest first; with a limit, only the newest `limit`."""
     conversation_id = session.scalar(
         select(Conversation.id).where(
             Conversation.team_id == team_id, Conversation.external_id == external_id
@@ -36,11 +39,12 @@ def load_history(session: Session, team_id: int, external_id: str) -> History:
     rows = session.execute(
         select(Message.client_id, Message.author, Message.text, Message.sent_at)
         .where(Message.conversation_id == conversation_id)
-        .order_by(Message.sent_at, Message.id)
-    )
+        .order_by(Message.sent_at.desc(), Message.id.desc())
+        .limit(limit)
+    ).all()
     last_nudge = session.scalar(
         select(func.max(Nudge.shown_at)).where(
             Nudge.conversation_id == conversation_id, Nudge.trigger == "waiting"
         )
     )
-    return History([StoredMessage(*row) for row in rows], last_nudge)
+    return History([StoredMessage(*row) for row in reversed(rows)], last_nudge)
