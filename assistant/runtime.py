@@ -13,6 +13,7 @@ from flask import Flask
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .live.lexicons import Lexicons
@@ -41,6 +42,7 @@ class Runtime:
     demo_token: str | None = None
     _identities: dict[str, tuple[AgentIdentity, float]] = field(default_factory=dict)
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
+    _started: bool = False
 
     @classmethod
     def from_app(cls, app: Flask) -> Runtime:
@@ -58,9 +60,12 @@ class Runtime:
 
     def start(self) -> None:
         """Build the engine and start the background threads (idempotent)."""
+        if self._started:  # every new websocket calls this: no lock once started
+            return
         with self._start_lock:
             self.lexicons.ensure_started()
             self.writer.start()
+            self._started = True
 
     def stop(self) -> None:
         self.lexicons.stop()
@@ -86,7 +91,7 @@ class Runtime:
         try:
             with self.sessions() as session:
                 identity = accounts.identify(session, token)
-        except DBAPIError:
+        except (DBAPIError, PoolTimeoutError):  # down, or every pooled connection busy
             cached = self._identities.get(key)
             if cached and time.monotonic() - cached[1] < IDENTITY_GRACE_SECONDS:
                 log.warning("database unavailable; accepting recently verified token")

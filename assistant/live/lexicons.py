@@ -44,6 +44,8 @@ class Lexicons:
 
     def ensure_started(self) -> Engine:
         """Build the first engine (blocking, once) and start polling for changes."""
+        if self.engine is not None and self._thread is not None:
+            return self.engine  # started: never wait for a reload in progress (it holds the lock)
         with self._lock:
             if self.engine is None and not self._reload():
                 log.error("stored rules are unusable; serving lexicons from %s", self.fallback_dir)

@@ -56,3 +56,13 @@ def test_a_broken_rule_set_keeps_the_working_engine(server, token):
         assert server.runtime.lexicons.rejected_version == bad
         assert server.runtime.lexicons.version == before
         assert agent.draft("d1", "Please calm down.")["items"][0]["rule"] == "test-calm-down"
+
+
+def test_new_connections_do_not_wait_for_a_reload_in_progress(server, token):
+    """A reload holds the lexicon lock across database reads and compiling; a websocket opened
+    meanwhile is served by the current engine straight away."""
+    # The lock held by this test stands for a reload in progress.
+    with server.runtime.lexicons._lock, Agent(server.ws_url) as agent:
+        agent.send({"type": "hello", "token": token, "conversation": "during-reload"})
+        assert agent.expect("ready", timeout=5)["conversation"] == "during-reload"
+        assert agent.draft("d1", "calm down")["items"]
