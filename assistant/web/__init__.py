@@ -55,7 +55,7 @@ def demo() -> Response:
         abort(404, "The demo is disabled on this server (EMPATHY_DEMO=0).")
     ws_url = websocket_url()
     html = render_template(
-        "demo.html", ws_url=ws_url, token=runtime.demo_token, scenarios=load_scenarios()
+        "demo.html", ws_url=ws_url, token=runtime.current_demo_token(), scenarios=load_scenarios()
     )
     response = Response(html, mimetype="text/html")
     # No inline scripts: the page gets its data from a JSON block / data attributes.
