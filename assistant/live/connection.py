@@ -414,6 +414,7 @@ class AgentConnection:
             on_stored=lambda duplicate: self.post(
                 {"type": "ack", "id": client_id, "duplicate": duplicate}
             ),
+            on_refused=lambda: self.post(error_frame("not-stored", for_id=client_id)),
         )
         if not self.runtime.writer.submit(record):
             self.error("storage-busy", for_id=client_id)

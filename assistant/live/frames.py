@@ -142,6 +142,7 @@ ERROR_CODES = {
     "already-hello": "hello was already accepted on this connection",
     "unknown-nudge": "feedback for a nudge this conversation never got",
     "storage-busy": "the server could not queue the message; resend it",
+    "not-stored": "the database refused this message for good; resending will not help",
     "context-unavailable": "the conversation history could not be loaded; nudges go on",
     "internal": "the server failed on this frame; the connection goes on",
     # fatal

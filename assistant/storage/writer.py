@@ -4,7 +4,8 @@ The websocket handler hands records to a queue and goes straight back to analysi
 writer thread stores them in order and only then calls the record's `on_stored` (which sends the
 `ack`). If the database is unavailable (a transient error) the writer keeps retrying the same
 record, so nothing is dropped and nothing is acknowledged before it is on disk. A record the
-database refuses for good (bad data) is logged by its ids and dropped, never acked, so one bad
+database refuses for good (bad data) is logged by its ids and dropped, never acked (the client
+is told, `on_refused`), so one bad
 record cannot wedge the queue. Values are fitted to their columns first (length, NUL characters).
 """
 
@@ -52,6 +53,7 @@ class StoreMessage:
     findings: list[dict[str, Any]] = field(default_factory=list)  # offsets into text
     nudge_outcomes: dict[str, bool] = field(default_factory=dict)  # nudge public id -> survived
     on_stored: Callback | None = None  # called with duplicate: bool
+    on_refused: Callback | None = None  # called when the database refused it for good
 
 
 @dataclass
@@ -126,6 +128,8 @@ class Writer:
                     # Bad data or a bug must not wedge the queue: no ack, the log names ids only
                     # (records carry customer text).
                     log.error("%s dropped: %s", describe(record), type(error).__name__)
+                    if isinstance(record, StoreMessage) and record.on_refused:
+                        _safely(record.on_refused)
                     return
                 log.warning(
                     "database unavailable, retrying in %.2fs: %s", delay, type(error).__name__

@@ -19,7 +19,9 @@ def stored_messages(server) -> dict[str, Message]:
         return {m.client_id: m for m in session.scalars(select(Message))}
 
 
-def store(server, client_id: str, text: str, findings=(), acks=None) -> threading.Event:
+def store(
+    server, client_id: str, text: str, findings=(), acks=None, refused=None
+) -> threading.Event:
     """Queue one message on the server's writer; the event is set when it is acked."""
     team_id = server.runtime.identify(server.new_token(f"w-{client_id}")).team_id
     acked = threading.Event()
@@ -37,6 +39,7 @@ def store(server, client_id: str, text: str, findings=(), acks=None) -> threadin
         datetime.now(UTC),
         list(findings),
         on_stored=on_stored,
+        on_refused=refused.set if refused else None,
     )
     assert server.runtime.writer.submit(record)
     return acked
@@ -60,9 +63,11 @@ def test_values_longer_than_their_column_are_cut_to_fit(server):
 def test_a_record_the_database_refuses_is_dropped_unacked_and_the_queue_goes_on(server, caplog):
     secret = "my secret complaint"
     acks: list = []
-    refused = store(server, "bad", secret, [finding(start=2**70)], acks)  # no column holds it
+    told = threading.Event()
+    refused = store(server, "bad", secret, [finding(start=2**70)], acks, told)  # no column fits
     assert store(server, "good", "hello", acks=acks).wait(10)
     assert not refused.is_set() and acks == [("good", False)]
+    assert told.is_set()  # the client is told not to resend it
     assert set(stored_messages(server)) == {"good"}
     assert "message 'bad'" in caplog.text and "dropped" in caplog.text
     assert secret not in caplog.text
