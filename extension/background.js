@@ -28,7 +28,13 @@ const OUTBOX_MAX_ENTRIES = 1000;
 const OUTBOX_MAX_CHARS = 4_000_000; // well under chrome.storage.local's 10 MB quota
 const MAX_FRAME_BYTES = 65536; // the server refuses larger frames without naming them
 // Errors about a queued message that resending cannot fix: it leaves the outbox.
-const PERMANENT_ERRORS = new Set(["bad-frame", "frame-too-large", "internal", "unknown-type"]);
+const PERMANENT_ERRORS = new Set([
+  "bad-frame",
+  "frame-too-large",
+  "internal",
+  "unknown-type",
+  "not-stored", // the database refused the message for good; resending cannot help
+]);
 const REJECTED_KEPT = 50;
 
 let outbox = []; // {conversation, hello, frame, queuedAt}
