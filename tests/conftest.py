@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,6 +186,26 @@ def _pg_admin(sql: str, dbname: str = "postgres") -> None:
         connection.execute(sql)
 
 
+def _drop_schema(schema: str, dbname: str) -> None:
+    """Drop a test's schema. A connection the finished test left behind (a writer thread still
+    retrying, a transaction a cut-off client left open) can deadlock the DROP: tests run one at
+    a time, so end every other connection to this throwaway database and try again."""
+    import psycopg
+
+    for attempt in range(5):
+        try:
+            _pg_admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE", dbname)
+            return
+        except psycopg.errors.DeadlockDetected:
+            _pg_admin(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                dbname,
+            )
+            time.sleep(0.2 * (attempt + 1))
+    _pg_admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE", dbname)
+
+
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str | None]:
     """One throwaway PostgreSQL database per test session (None when unreachable)."""
@@ -218,4 +239,14 @@ def database_url(
             f"?options=-csearch_path%3D{schema}"
         )
     finally:
-        _pg_admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE", postgres_database)
+        _drop_schema(schema, postgres_database)
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Any]:
+    """One Playwright driver for the whole session: a second sync_playwright() while one is
+    running fails ("Sync API inside the asyncio loop"), so every browser test shares this."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright

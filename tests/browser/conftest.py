@@ -32,14 +32,6 @@ def pages() -> Iterator[PageServer]:
 
 
 @pytest.fixture(scope="session")
-def playwright_instance() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        yield playwright
-
-
-@pytest.fixture(scope="session")
 def browser(playwright_instance: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One Chromium for the session (launching costs seconds); each test sets its own settings."""
     context = launch(playwright_instance, tmp_path_factory.mktemp("chromium-profile"))

@@ -45,17 +45,14 @@ def server(start_server: Any, tmp_path: Path) -> Any:
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=False,
-            args=["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-        )
-        yield browser
-        browser.close()
+def chromium(playwright_instance: Any) -> Iterator[Any]:
+    browser = playwright_instance.chromium.launch(
+        executable_path=str(CHROMIUM),
+        headless=False,
+        args=["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+    )
+    yield browser
+    browser.close()
 
 
 def signed_in_page(chromium: Any, server: Any, who: str) -> Any:
