@@ -200,7 +200,7 @@ class Engine:
         ]
 
     def analyse(
-        self, text: str, context: Context | None = None, team: str | None = None
+        self, text: str | Doc, context: Context | None = None, team: str | None = None
     ) -> list[Finding]:
         """Agent-side rules over one draft or reply (the team's view: `team` or the context's)."""
         team = team if team is not None else (context.team if context else None)
@@ -262,10 +262,11 @@ class Engine:
 
     def review(self, draft: str, context: Context) -> list[Finding]:
         """Everything worth saying about a draft in this conversation."""
-        findings = self.analyse(draft, context)
+        doc = self._doc(draft)  # tokenized once for every rule role below
+        findings = self.analyse(doc, context)
         if len(draft.split()) < MIN_DRAFT_WORDS_FOR_CONTEXT:
             return findings
-        findings += self._unacknowledged(draft, context)
+        findings += self._unacknowledged(doc, context)
         findings += self._name_unused(draft, context)
         findings += self._repeated(draft, context)
         return findings
@@ -288,7 +289,7 @@ class Engine:
                 offers.append(rule.message)
         return offers
 
-    def _unacknowledged(self, draft: str, context: Context) -> list[Finding]:
+    def _unacknowledged(self, draft: Doc, context: Context) -> list[Finding]:
         rule = self.rule(UNACKNOWLEDGED, context.team)
         if rule is None or not context.pending:
             return []
