@@ -91,8 +91,14 @@ class Conversation(Base):
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
     external_id: Mapped[str] = mapped_column(String(200))
     site: Mapped[str | None] = mapped_column(String(200))
-    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    # "live" (the extension) or "import" (a helpdesk export); imported conversations name their
+    # agent as the export did, in agent_name, when no account of ours matches.
+    source: Mapped[str] = mapped_column(String(20), default="live", server_default="live")
+    agent_name: Mapped[str | None] = mapped_column(String(200))
 
 
 class Message(Base):
@@ -143,9 +149,9 @@ class Nudge(Base):
     public_id: Mapped[str] = mapped_column(String(40), unique=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
     trigger: Mapped[str] = mapped_column(String(10))  # "draft" | "waiting"
-    rule: Mapped[str] = mapped_column(String(100))
+    rule: Mapped[str] = mapped_column(String(100), index=True)
     category: Mapped[str] = mapped_column(String(100))
-    question: Mapped[int] = mapped_column(Integer)
+    question: Mapped[int] = mapped_column(Integer, index=True)
     severity: Mapped[str] = mapped_column(String(20))
     text: Mapped[str] = mapped_column(Text, default="")  # the flagged words, redacted
     shown_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -235,3 +241,53 @@ class AppSecret(Base):
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class CoachingNote(Base):
+    """A trainer's note on one stored message; the message's agent sees it on "my coaching"."""
+
+    __tablename__ = "coaching_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(200))  # kept if the account goes
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PeerExample(Base):
+    """A teammate's reply a trainer picked as a good example for a rule or a checklist question.
+
+    Offered in the nudge card ("How a teammate put it") to agents of the same team. `text` is
+    the reply as the trainer saved it (usually edited to remove specifics); the source message
+    is kept for reference and may be purged (retention) without losing the example."""
+
+    __tablename__ = "peer_examples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    rule: Mapped[str | None] = mapped_column(String(100))  # a rule id, or None: any rule of...
+    question: Mapped[int | None] = mapped_column(Integer)  # ...this checklist question
+    text: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AuditEvent(Base):
+    """An administrative action (accounts, teams, tokens, imports, purges): who, what, when."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(320))  # e-mail, or "cli"
+    action: Mapped[str] = mapped_column(String(50))  # e.g. user.create, token.revoke
+    target: Mapped[str] = mapped_column(String(300), default="")
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
