@@ -18,6 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .live.lexicons import Lexicons
+from .live.peer_examples import stop_for as stop_peer_examples
 from .storage import accounts, lexicon_store
 from .storage.accounts import AgentIdentity
 from .storage.db import default_database_url, make_engine, make_session_factory, migrate
@@ -76,6 +77,7 @@ class Runtime:
 
     def stop(self) -> None:
         self.lexicons.stop()
+        stop_peer_examples(self.sessions)
         self.writer.stop()
         self.db.dispose()
 

@@ -34,6 +34,7 @@ from assistant.storage.writer import ConversationKey, StoreFeedback, StoreMessag
 
 from .frames import FATAL, POLICY_VIOLATION, FrameError, error_frame, parse_frame
 from .limits import RateLimiter
+from .peer_examples import offer_peer_example
 
 if TYPE_CHECKING:
     from assistant.runtime import Runtime
@@ -386,7 +387,8 @@ class AgentConnection:
                 issued = IssuedNudge("n_" + secrets.token_urlsafe(9), finding.rule, finding.text)
                 seen[key] = issued
                 new.append((issued.public_id, finding))
-            items.append(_item(issued.public_id, finding))
+            item = _item(issued.public_id, finding)  # + a teammate's example, if any
+            items.append(offer_peer_example(self.runtime.sessions, self.key.team_id, item))
         return items, new
 
     def store_nudge(self, public_id: str, trigger: str, finding: Finding) -> None:

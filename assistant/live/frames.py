@@ -68,6 +68,12 @@ NUDGE_ITEM = {
         "suggestions": {"type": "array", "items": {"type": "string"}},
         "severity": {"enum": ["suggestion", "warning"]},
         "empowered": {"type": "array", "items": {"type": "string"}},
+        # Only when the agent's team has one for this rule (or, failing that, question).
+        "peer_example": {
+            "type": "object",
+            "properties": {"id": {"type": "integer"}, "text": {"type": "string"}},
+            "required": ["id", "text"],
+        },
     },
     "required": [
         "id",
