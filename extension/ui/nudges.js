@@ -376,6 +376,16 @@
         list.append(row);
       }
       card.append(list);
+      const peer = item.peer_example;
+      if (peer && typeof peer.text === "string" && peer.text) {
+        // A teammate's real reply a trainer picked: shown as text to learn from, not applied
+        // (it answers another customer; the suggestions above are the one-click fixes).
+        const example = make("figure", "peer-example");
+        example.dataset.empathyNudge = item.rule;
+        example.append(make("figcaption", "peer-label", "How a teammate put it"));
+        example.append(make("blockquote", "peer-text", peer.text));
+        card.append(example);
+      }
       const actions = make("div", "actions");
       actions.append(
         this.button("Dismiss", "dismiss", item, () => this.feedback(item, "dismissed")),
