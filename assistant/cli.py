@@ -10,6 +10,7 @@ from sqlalchemy import select
 from .engine import LexiconError
 from .storage import accounts, lexicon_store
 from .storage.models import ROLES, Team
+from .transcripts.cli import transcripts
 
 agents = AppGroup("agents", help="Agent accounts (they log in with tokens).")
 users = AppGroup("users", help="People who log in with a password (leads, trainers, admins).")
@@ -115,3 +116,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(init_db)
     for group in (agents, users, tokens, teams, lexicons):
         app.cli.add_command(group)
+    app.cli.add_command(transcripts)

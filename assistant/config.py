@@ -38,6 +38,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "EMPATHY_UI_DIR": (str(REPO_ROOT / "extension" / "ui"), str),
     # Session cookie only over HTTPS; default: on, unless the demo is on (a local http run).
     "EMPATHY_SECURE_COOKIES": (None, _bool),
+    # Days conversations are kept; `flask transcripts purge` without --older-than uses it
+    # (None: keep them until purged by hand).
+    "EMPATHY_RETENTION_DAYS": (None, float),
 }
 
 
