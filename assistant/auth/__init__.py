@@ -10,13 +10,14 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, request, url_for
+from flask import session as flask_session
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import CSRFProtect
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from assistant.storage.models import AppSecret, User
+from assistant.storage.models import AgentToken, AppSecret, User
 
 from . import throttle
 from .forms import LoginForm
@@ -79,7 +80,16 @@ def shared_secret(app: Flask) -> str:
 def load_user(user_id: str) -> SignedIn | None:
     with current_app.extensions["empathy"].sessions() as session:
         user = session.get(User, int(user_id)) if user_id.isdigit() else None
-        return signed_in(user) if user is not None and user.password_hash else None
+        if user is None or not (user.password_hash or _token_session(session, user)):
+            return None
+        return signed_in(user)
+
+
+def _token_session(session: Any, user: User) -> bool:
+    """An agent signed in with a token (/login/token) stays signed in while it is unrevoked."""
+    token_id = flask_session.get("agent_token_id")
+    token = session.get(AgentToken, token_id) if isinstance(token_id, int) else None
+    return token is not None and token.user_id == user.id and token.revoked_at is None
 
 
 def signed_in(user: User) -> SignedIn:
@@ -125,7 +135,8 @@ def login():
         user, status = _authenticate(form.email.data, form.password.data)
         if user is not None:
             login_user(user)
-            return redirect(_safe_next() or url_for("editor.rules_page"))
+            home = "trainers.my_coaching" if user.role == "agent" else "editor.rules_page"
+            return redirect(_safe_next() or url_for(home))
         flash(THROTTLED if status == 429 else WRONG, "error")
         status = 429 if status == 429 else 200  # a form page, not an HTTP auth challenge
     elif request.method == "POST":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 
 from assistant.auth import auth, init_auth
+from assistant.trainers import trainers
 
 from . import admin, editor
 from .cli import rules_cli
@@ -20,12 +21,13 @@ def init_editor(app: Flask) -> None:
     init_auth(app)
     app.register_blueprint(editor)
     app.register_blueprint(admin)
+    app.register_blueprint(trainers)  # flagged transcripts, replay, notes, "my coaching"
     app.after_request(_security_headers)
     app.cli.add_command(rules_cli)
 
 
 def _security_headers(response: Response) -> Response:
-    if request.blueprint not in (auth.name, editor.name, admin.name):
+    if request.blueprint not in (auth.name, editor.name, admin.name, trainers.name):
         return response
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

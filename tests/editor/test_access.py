@@ -63,6 +63,18 @@ MATRIX: list[tuple[str, str, str, dict[str, str], set[str]]] = [
     ("admin.teams", "GET", "/admin/teams", {}, ADMINS),
     ("admin.teams", "POST", "/admin/teams", {}, ADMINS),
     ("editor.delete_rule", "POST", f"/lexicon/rules/{SPARE_KEY}/delete", {}, SUPPORT_EDITORS),
+    # Trainers' pages (their own matrix, with real conversations: tests/trainers/test_access.py)
+    ("trainers.transcripts", "GET", "/transcripts", {}, READERS),
+    ("trainers.replay", "GET", "/transcripts/0", {}, SIGNED_IN),
+    ("trainers.add_note", "POST", "/transcripts/0/messages/0/notes", {}, READERS),
+    ("trainers.delete_note", "POST", "/notes/0/delete", {}, READERS),
+    ("trainers.add_peer_example", "POST", "/transcripts/0/messages/0/peer-example", {}, READERS),
+    ("trainers.peer_examples", "GET", "/peer-examples", {}, READERS),
+    ("trainers.toggle_peer_example", "POST", "/peer-examples/0/active", {}, READERS),
+    ("trainers.delete_peer_example", "POST", "/peer-examples/0/delete", {}, READERS),
+    ("trainers.my_coaching", "GET", "/me", {}, SIGNED_IN),
+    ("trainers.token_login", "GET", "/login/token", {}, EVERYONE),
+    ("trainers.token_login", "POST", "/login/token", {"token": "ee_x_wrong"}, EVERYONE),
     ("auth.logout", "POST", "/logout", {}, SIGNED_IN),
 ]
 
