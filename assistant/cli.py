@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from .engine import LexiconError
-from .storage import accounts, lexicon_store
+from .storage import accounts, audit, lexicon_store
 from .storage.models import ROLES, Team
 from .transcripts.cli import transcripts
 
@@ -39,6 +39,8 @@ def create_agent(name: str, team: str) -> None:
         wait = current_app.config["EMPATHY_WAIT_SECONDS"]
         agent = accounts.create_agent(session, name, team, wait)
         token = accounts.mint_token(session, agent)
+        prefix = token.split("_")[1]  # the public part only: the audit log holds no secrets
+        audit.record(session, "agent.create", name, details={"team": team, "token": prefix})
     click.echo(f"Agent {name} created in team {team}. Token (shown once):")
     click.echo(token)
 
@@ -55,6 +57,7 @@ def create_user(email: str, role: str, team: str | None, password: str) -> None:
     try:
         with _runtime().sessions.begin() as session:
             accounts.create_user(session, email, role, password, team)
+            audit.record(session, "user.create", email, details={"role": role, "team": team})
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"User {email} created with role {role}.")
@@ -69,9 +72,20 @@ def revoke(token: str | None, agent: str | None) -> None:
         raise click.UsageError("give a TOKEN (or its prefix) or --agent NAME")
     with _runtime().sessions.begin() as session:
         count = accounts.revoke_tokens(session, token=token, agent=agent)
+        if count:
+            audit.record(session, "token.revoke", _revoked(token, agent), details={"count": count})
     if count == 0:
         raise click.ClickException("no matching active token")
     click.echo(f"Revoked {count} token(s).")
+
+
+def _revoked(token: str | None, agent: str | None) -> str:
+    """What the audit log names: the token's public prefix (never the secret part), or the
+    agent whose tokens were revoked."""
+    if token:
+        prefix = token.split("_")[1] if token.startswith("ee_") else token
+        return f"token {prefix[:16]}"
+    return f"agent {agent}"
 
 
 @teams.command("set-wait")
@@ -83,7 +97,9 @@ def set_wait(team: str, seconds: float) -> None:
         row = session.scalar(select(Team).where(Team.name == team))
         if row is None:
             raise click.ClickException(f"no team {team}")
+        details = {"from": row.wait_seconds, "to": seconds}
         row.wait_seconds = seconds
+        audit.record(session, "team.set-wait", team, details=details)
     click.echo(f"Team {team}: customers wait at most {seconds:g}s before a nudge.")
 
 
@@ -107,6 +123,8 @@ def import_lexicons(directory: str | None, replace_all: bool) -> None:
     try:
         with _runtime().sessions.begin() as session:
             version = lexicon_store.import_directory(session, directory)
+            details = {"directory": str(directory), "version": version}
+            audit.record(session, "lexicon.replace-all", "lexicons", details=details)
     except LexiconError as error:
         raise click.ClickException(f"lexicons not imported:\n{error}") from None
     click.echo(f"Lexicon version {version} stored from {directory}.")

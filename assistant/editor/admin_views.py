@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from assistant.auth import admins_only
-from assistant.storage import accounts
-from assistant.storage.models import ROLES, Team, User
+from assistant.storage import accounts, audit
+from assistant.storage.models import ROLES, AuditEvent, Team, User
 
 from . import admin
 from .forms import TeamForm, UserForm
 
+AUDIT_PAGE = 50
+
 
 def _db():
     return current_app.extensions["empathy"].sessions
+
+
+def _audit(session: Session, action: str, target: str, **details: Any) -> None:
+    """Record an admin action in the same transaction as the change (never a password)."""
+    audit.record(
+        session, action, target, actor=current_user.email, actor_id=current_user.id, details=details
+    )
 
 
 @admin.route("/users", methods=["GET", "POST"])
@@ -25,13 +38,9 @@ def users():
     if form.validate_on_submit():
         try:
             with _db().begin() as session:
-                accounts.create_user(
-                    session,
-                    form.email.data.strip().lower(),
-                    form.role.data,
-                    form.password.data,
-                    form.team.data.strip() or None,
-                )
+                email, team = form.email.data.strip().lower(), form.team.data.strip() or None
+                accounts.create_user(session, email, form.role.data, form.password.data, team)
+                _audit(session, "user.create", email, role=form.role.data, team=team)
         except ValueError as error:
             problems = [str(error)]
         else:
@@ -62,8 +71,12 @@ def update_user(user_id: int):
         if user is None:
             flash("No such user.", "error")
             return redirect(url_for("admin.users"))
+        before = {"role": user.role, "team": user.team.name if user.team else None}
         user.role = role
         user.team_id = accounts.get_or_create_team(session, team).id if team else None
+        after = {"role": role, "team": team or None}
+        if after != before:
+            _audit(session, "user.update", user.email or user.name, before=before, after=after)
     flash("Saved.", "success")
     return redirect(url_for("admin.users"))
 
@@ -73,12 +86,40 @@ def update_user(user_id: int):
 def teams():
     form = TeamForm()
     if form.validate_on_submit():
+        name, wait = form.name.data.strip(), current_app.config["EMPATHY_WAIT_SECONDS"]
         with _db().begin() as session:
-            accounts.get_or_create_team(
-                session, form.name.data.strip(), current_app.config["EMPATHY_WAIT_SECONDS"]
-            )
+            exists = session.scalar(select(Team.id).where(Team.name == name)) is not None
+            if not exists:
+                accounts.get_or_create_team(session, name, wait)
+                _audit(session, "team.create", name, wait_seconds=wait)
         flash(f"Team {form.name.data} is ready.", "success")
         return redirect(url_for("admin.teams"))
     with _db()() as session:
         rows = [(t.name, t.wait_seconds) for t in session.scalars(select(Team).order_by(Team.name))]
     return render_template("editor/teams.html", form=form, rows=rows)
+
+
+@admin.get("/audit")
+@admins_only
+def audit_log():
+    """Administrative actions, newest first, AUDIT_PAGE to a page."""
+    page = request.args.get("page", 1, type=int) or 1
+    page = max(page, 1)
+    with _db()() as session:
+        total = session.scalar(select(func.count(AuditEvent.id))) or 0
+        events = list(
+            session.scalars(
+                select(AuditEvent)
+                .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+                .offset((page - 1) * AUDIT_PAGE)
+                .limit(AUDIT_PAGE)
+            )
+        )
+        rows = [(e.created_at, e.actor, e.action, e.target, _describe(e.details)) for e in events]
+    pages = max(1, -(-total // AUDIT_PAGE))
+    return render_template("editor/audit.html", rows=rows, page=page, pages=pages, total=total)
+
+
+def _describe(details: dict[str, Any] | None) -> str:
+    """Details as "key: value" pairs (rendered as text by the template)."""
+    return ", ".join(f"{key}: {value}" for key, value in (details or {}).items())

@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from assistant.engine import LexiconError
 from assistant.engine.phrases import PhraseSyntaxError, parse_phrase
+from assistant.storage import audit
 
 from . import rules
 
@@ -100,6 +101,8 @@ def import_file(file) -> None:
     try:
         with _sessions().begin() as session:
             added, changed = rules.import_text(session, file.read(), file.name, rules.CLI)
+            details = {"file": file.name, "added": added, "changed": changed}
+            audit.record(session, "lexicon.import", file.name, details=details)
     except LexiconError as error:
         raise click.ClickException("not imported:\n" + "\n".join(error.problems)) from None
     click.echo(f"Imported {file.name}: {added} new, {changed} changed.")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from assistant.auth import readers_only, require
 from assistant.engine import QUESTIONS, LexiconError
+from assistant.storage import audit
 from assistant.storage.models import LexiconRevision, Team
 
 from . import editor, rules, stats, trial
@@ -26,6 +27,10 @@ def _db() -> Any:
 
 def _actor() -> rules.Actor:
     return rules.Actor(current_user.email, current_user.id)
+
+
+def _who() -> dict[str, Any]:
+    return {"actor": current_user.email, "actor_id": current_user.id}
 
 
 def _team_choices(session: Session) -> list[tuple[str, str]]:
@@ -394,6 +399,10 @@ def import_page():
         try:
             with _db().begin() as session:
                 added, changed = rules.import_text(session, text, upload.filename, _actor(), team)
+                details = {"file": upload.filename, "added": added, "changed": changed}
+                audit.record(
+                    session, "lexicon.import", upload.filename or "", **_who(), details=details
+                )
         except LexiconError as error:
             problems = error.problems
         else:

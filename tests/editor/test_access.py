@@ -62,6 +62,7 @@ MATRIX: list[tuple[str, str, str, dict[str, str], set[str]]] = [
     ("admin.update_user", "POST", "/admin/users/{user}", {"role": "lead"}, ADMINS),
     ("admin.teams", "GET", "/admin/teams", {}, ADMINS),
     ("admin.teams", "POST", "/admin/teams", {}, ADMINS),
+    ("admin.audit_log", "GET", "/admin/audit", {}, ADMINS),
     ("editor.delete_rule", "POST", f"/lexicon/rules/{SPARE_KEY}/delete", {}, SUPPORT_EDITORS),
     # Trainers' pages (their own matrix, with real conversations: tests/trainers/test_access.py)
     ("trainers.transcripts", "GET", "/transcripts", {}, READERS),
