@@ -38,6 +38,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .editor.setup import init_editor  # sign-in, lexicon pages, `flask rules`
 
     init_editor(app)
+    from .dashboard import dashboard  # charts: /dashboard, /me/dashboard
+
+    app.register_blueprint(dashboard)
     return app
 
 
