@@ -80,6 +80,7 @@ def test_lead_sees_their_teams_numbers(signed_in):
     assert nonzero(values(waits, "count")) == {"< 15 s": "1", "30–60 s": "1", "2–5 min": "1"}
     assert "and 1 conversation(s) where the customer" in html
     assert 'name="team"' not in html  # leads get no team picker
+    assert 'href="/dashboard"' in html  # the nav link
 
 
 def test_by_week(signed_in):
@@ -162,6 +163,7 @@ def test_agents_get_only_their_own_page(signed_in, seeded):
         "2–5 min": "1",
     }
     assert 'name="team"' not in html and "Before and after" not in html
+    assert 'href="/me/dashboard"' in agent.get("/me").get_data(as_text=True)  # the nav link
     # The teammate's own page shows the teammate's numbers only.
     other = page(signed_in("agent2"), "/me/dashboard", by="day")
     assert nonzero(values(chart(other, "Nudges per checklist question"), "Q2")) == {
