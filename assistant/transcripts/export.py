@@ -56,8 +56,10 @@ def conversations(sessions: sessionmaker[Session], selection: Selection) -> Iter
             page = _page(session, selection, after)
         if not page:
             return
-        yield from page
-        after = page[-1]["_pk"]
+        after = page[-1].pop("_pk")
+        for item in page:
+            item.pop("_pk", None)
+            yield item
 
 
 def _page(session: Session, selection: Selection, after: int) -> list[dict]:
@@ -125,7 +127,6 @@ def write_json(items: Iterator[dict], out: TextIO) -> int:
     count = 0
     out.write('{"conversations": [')
     for item in items:
-        item.pop("_pk", None)
         out.write(",\n" if count else "\n")
         out.write(json.dumps(item, ensure_ascii=False))
         count += 1
