@@ -326,7 +326,7 @@ def describe(session: Session, ids: list[int]) -> list[ListRow]:
 
 def _counts(session: Session, key: Any, counted: Any, ids: list[int]) -> dict[int, int]:
     query = select(key, func.count(counted)).where(key.in_(ids)).group_by(key)
-    return dict(session.execute(query).tuples().all())
+    return {key: count for key, count in session.execute(query)}
 
 
 def choices(session: Session, scope: Scope) -> dict[str, list[str]]:

@@ -81,7 +81,8 @@ def transcripts():
     filters = queries.Filters.parse(request.args)
     with _db()() as db:
         scope = _coach_scope(db)
-        rows, following = queries.flagged_page(db, scope, filters, request.args.get("after", ""))
+        after = request.args.get("after", "")
+        rows, following = queries.flagged_page(db, scope, filters, after, queries.PAGE_SIZE)
         options = queries.choices(db, scope)
     next_args = {**filters.as_args(), "after": following} if following else None
     page = render_template(
