@@ -15,11 +15,14 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    func,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -107,6 +110,12 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("conversation_id", "client_id", name="uq_message_client_id"),
+        # The trainers' full-text search (PostgreSQL only; SQLite scans with LIKE). Migration 0004.
+        Index(
+            "ix_messages_text_search",
+            func.to_tsvector(literal_column("'simple'::regconfig"), literal_column("text")),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -17,7 +17,7 @@ from sqlalchemy import (
     and_,
     exists,
     func,
-    literal,
+    literal_column,
     or_,
     select,
     true,
@@ -233,17 +233,13 @@ def _text_matches(session: Session, q: str) -> Select:
     the 'simple' configuration folds together; GIN index from migration 0004); elsewhere a
     case-insensitive substring (SQLite: a scan, measured in docs/benchmarks.md)."""
     if session.get_bind().dialect.name == "postgresql":
-        vector = func.to_tsvector(literal("simple").cast(_regconfig()), Message.text)
-        match = vector.op("@@")(func.plainto_tsquery(literal("simple").cast(_regconfig()), q))
+        # Written exactly as the index expression (models.Message), so the planner uses it.
+        config = literal_column("'simple'::regconfig")
+        vector = func.to_tsvector(config, Message.text)
+        match = vector.op("@@")(func.plainto_tsquery(config, q))
         return select(Message.conversation_id).where(match)
     pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return select(Message.conversation_id).where(Message.text.ilike(pattern, escape="\\"))
-
-
-def _regconfig() -> Any:
-    from sqlalchemy.dialects.postgresql import REGCONFIG
-
-    return REGCONFIG
 
 
 def _day_start(day: date) -> datetime:
