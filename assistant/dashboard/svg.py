@@ -80,45 +80,72 @@ def _fmt(value: float, percent: bool = False) -> str:
 
 def _y_axis(svg: ET.Element, top: float, percent: bool, width: int, height: int) -> None:
     plot_h = height - TOP - BOTTOM
-    for i in range(5):
-        value = top * i / 4
-        y = TOP + plot_h - plot_h * i / 4
+    steps = 4 if _leading_digit(top) in (1, 2) else 5  # round tick values: 0.5, 1, 2.5 → 1, 2
+    for i in range(steps + 1):
+        value = top * i / steps
+        y = TOP + plot_h - plot_h * i / steps
         _el(svg, "line", x1=LEFT, x2=width - RIGHT, y1=y, y2=y, stroke=LINE)
         text = _fmt(round(value, 4), percent)
         _el(svg, "text", text, x=LEFT - 6, y=y + 4, text_anchor="end", font_size=11, fill=MUTED)
 
 
+def _leading_digit(value: float) -> int:
+    return int(f"{value:e}"[0])
+
+
 def _x_labels(svg: ET.Element, labels: Sequence[str], xs: Sequence[float], height: int) -> None:
-    every = max(1, len(labels) // 12)  # at most ~12 labels fit
-    for i, (label, x) in enumerate(zip(labels, xs, strict=True)):
+    """Axis labels, as many as fit (days shortened to MM-DD: the full date is in each tooltip)."""
+    short = [label[5:] if _is_date(label) else label for label in labels]
+    widest = max((len(label) for label in short), default=1) * 7 + 12
+    room = max(1, int((WIDTH - LEFT - RIGHT) // widest))
+    every = max(1, -(-len(labels) // room))
+    for i, (label, x) in enumerate(zip(short, xs, strict=True)):
         if i % every == 0:
             y = height - BOTTOM + 16
             _el(svg, "text", label, x=x, y=y, text_anchor="middle", font_size=11, fill=MUTED)
 
 
-def _legend(svg: ET.Element, names: Sequence[str], height: int, width: int = WIDTH) -> None:
-    x, y = LEFT, height - 10
+def _is_date(label: str) -> bool:
+    return len(label) == 10 and label[4] == "-" and label[7] == "-"
+
+
+def _legend_rows(names: Sequence[str], width: int = WIDTH) -> list[list[tuple[int, str]]]:
+    """Legend entries (series index, shown name) wrapped into rows that fit the width."""
+    rows: list[list[tuple[int, str]]] = [[]]
+    x = LEFT
     for i, name in enumerate(names):
-        _el(svg, "rect", x=x, y=y - 9, width=10, height=10, fill=colour(i, name))
-        label = name if len(name) <= 28 else name[:27] + "…"
-        _el(svg, "text", label, x=x + 14, y=y, font_size=11, fill=INK)
-        x += 24 + 7 * len(label)
-        if x > width - 120:
-            break
+        label = name if len(name) <= 32 else name[:31] + "…"
+        step = 24 + 7 * len(label)
+        if rows[-1] and x + step > width - RIGHT:
+            rows.append([])
+            x = LEFT
+        rows[-1].append((i, label))
+        x += step
+    return rows
+
+
+def _legend(svg: ET.Element, names: Sequence[str], top: float) -> None:
+    for r, row in enumerate(_legend_rows(names)):
+        x, y = LEFT, top + 18 * r
+        for i, label in row:
+            _el(svg, "rect", x=x, y=y - 9, width=10, height=10, fill=colour(i, names[i]))
+            _el(svg, "text", label, x=x + 14, y=y, font_size=11, fill=INK)
+            x += 24 + 7 * len(label)
 
 
 def line_chart(
     title: str, labels: Sequence[str], lines: dict[str, Sequence[float]], percent: bool = False
 ) -> Markup:
     """One line per series over the labels (days or weeks), legend underneath."""
-    height = HEIGHT + 20
+    legend_h = 18 * len(_legend_rows(list(lines)))
+    height = HEIGHT + legend_h
     svg = _svg(title, height)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, height - 20 - TOP - BOTTOM
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     top = _nice_max(max((max(v, default=0) for v in lines.values()), default=0))
-    _y_axis(svg, top, percent, WIDTH, height - 20)
+    _y_axis(svg, top, percent, WIDTH, HEIGHT)
     n = len(labels)
     xs = [LEFT + (plot_w * (i + 0.5) / n if n else 0) for i in range(n)]
-    _x_labels(svg, labels, xs, height - 20)
+    _x_labels(svg, labels, xs, HEIGHT)
     for index, (name, values) in enumerate(lines.items()):
         series = _el(svg, "g", data_series=name)
         ys = [TOP + plot_h - plot_h * v / top for v in values]
@@ -137,7 +164,7 @@ def line_chart(
                 data_value=_fmt(value),
             )
             _el(dot, "title", f"{name}, {label}: {_fmt(value, percent)}")
-    _legend(svg, list(lines), height)
+    _legend(svg, list(lines), HEIGHT + 4)
     return _render(svg)
 
 
@@ -191,7 +218,7 @@ def grouped_bars(
     rows = len(groups)
     per = len(series)
     row_h = 8 + 14 * per
-    height = TOP + rows * row_h + 40
+    height = TOP + rows * row_h + 16 + 18 * len(_legend_rows(list(series)))
     svg = _svg(title, height)
     left = 140
     plot_w = WIDTH - left - RIGHT - 40
@@ -227,5 +254,5 @@ def grouped_bars(
                 font_size=10,
                 fill=MUTED,
             )
-    _legend(svg, list(series), height)
+    _legend(svg, list(series), TOP + rows * row_h + 20)
     return _render(svg)
