@@ -101,7 +101,7 @@ class Conversation(Base):
     # "live" (the extension) or "import" (a helpdesk export); imported conversations name their
     # agent as the export did, in agent_name, when no account of ours matches.
     source: Mapped[str] = mapped_column(String(20), default="live", server_default="live")
-    agent_name: Mapped[str | None] = mapped_column(String(200))
+    agent_name: Mapped[str | None] = mapped_column(String(200), index=True)
 
 
 class Message(Base):
@@ -138,7 +138,7 @@ class MessageFinding(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
-    rule: Mapped[str] = mapped_column(String(100))
+    rule: Mapped[str] = mapped_column(String(100), index=True)  # the trainers' rule filter
     category: Mapped[str] = mapped_column(String(100))
     question: Mapped[int] = mapped_column(Integer)
     severity: Mapped[str] = mapped_column(String(20))

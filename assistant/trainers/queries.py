@@ -177,7 +177,8 @@ def flagged_ids_query(session: Session, scope: Scope, filters: Filters) -> Selec
     if filters.team:
         query = query.join(Team, Team.id == Conversation.team_id).where(Team.name == filters.team)
     if filters.agent:
-        agents = select(User.id).where(User.name == filters.agent)
+        # Agent ids first, so both sides of the OR can use an index (agent_id, agent_name).
+        agents = list(session.scalars(select(User.id).where(User.name == filters.agent)))
         query = query.where(
             or_(Conversation.agent_id.in_(agents), Conversation.agent_name == filters.agent)
         )
@@ -191,9 +192,14 @@ def flagged_ids_query(session: Session, scope: Scope, filters: Filters) -> Selec
 
 
 def _flag_clause(filters: Filters) -> ColumnElement[bool]:
-    """A nudge (or an agent-message finding) matching rule/question/severity/outcome together."""
-    nudge = [Nudge.conversation_id == Conversation.id]
-    finding = [Message.conversation_id == Conversation.id, Message.author == "agent"]
+    """A nudge (or an agent-message finding) matching rule/question/severity/outcome together.
+
+    Without a rule, most conversations qualify: a correlated EXISTS walked in created_at order
+    stops after one page. A rule can be rare: then the few matching conversation ids are
+    collected first (ix_nudges_rule, ix_message_findings_rule), which stays cheap however rare
+    (docs/benchmarks.md, "Trainers' list")."""
+    nudge: list[ColumnElement[bool]] = [*_outcome(filters.outcome)]
+    finding: list[ColumnElement[bool]] = [Message.author == "agent"]
     for column, kind, value in (
         ("rule", str, filters.rule),
         ("question", int, filters.question),
@@ -202,15 +208,19 @@ def _flag_clause(filters: Filters) -> ColumnElement[bool]:
         if value:
             nudge.append(getattr(Nudge, column) == kind(value))
             finding.append(getattr(MessageFinding, column) == kind(value))
-    nudged = exists().where(*nudge, *_outcome(filters.outcome))
-    if filters.outcome:  # only nudges have an outcome
-        return nudged
-    found = exists(
-        select(MessageFinding.id)
-        .join(Message, Message.id == MessageFinding.message_id)
-        .where(*finding)
+    found = select(Message.conversation_id).join(
+        MessageFinding, MessageFinding.message_id == Message.id
     )
-    return or_(nudged, found)
+    if filters.rule:
+        nudged_ids = select(Nudge.conversation_id).where(*nudge)
+        if filters.outcome:  # only nudges have an outcome
+            return Conversation.id.in_(nudged_ids)
+        found_ids = found.where(*finding)
+        return or_(Conversation.id.in_(nudged_ids), Conversation.id.in_(found_ids))
+    nudged = exists().where(Nudge.conversation_id == Conversation.id, *nudge)
+    if filters.outcome:
+        return nudged
+    return or_(nudged, exists(found.where(Message.conversation_id == Conversation.id, *finding)))
 
 
 def _outcome(outcome: str) -> list[ColumnElement[bool]]:
