@@ -1,23 +1,39 @@
-"""Production server: `gunicorn -c gunicorn.conf.py server:app` (see docs/server.md).
+"""Production server: `gunicorn -c gunicorn.conf.py server:app` (docs/server.md, docs/deploy.md).
 
-gthread workers: flask-sock runs each websocket on a thread for its whole life, so a worker
-holds as many open conversations as it has threads. Threads are cheap while they wait on a
-socket, and drafts are analysed in well under a millisecond, so a few hundred per process
-is comfortable; add workers (processes) for more cores.
+gevent workers: every open websocket is two greenlets (the library's reader and our handler) in
+one event loop per worker, instead of two OS threads fighting for the GIL. Measured with
+bench/load (docs/benchmarks.md): 1,000 agents on 2 cores with drafts answered in milliseconds,
+where 2 gthread workers with 600 threads each stalled for seconds.
+`EMPATHY_WORKER_CLASS=gthread` brings back the thread-per-websocket server.
 """
 
 import os
 
-from assistant.config import load_settings
+worker_class = os.environ.get("EMPATHY_WORKER_CLASS", "gevent")
+
+if worker_class == "gevent":
+    # Patch before anything below imports threading, socket or psycopg: psycopg picks its way
+    # of waiting for the database when first imported, and one picked before the patch blocks
+    # the whole worker (every agent) on each query; gunicorn's own patch comes too late for the
+    # modules this file imports in the master, which the workers inherit.
+    from gevent import monkey
+
+    monkey.patch_all()
+
+from assistant.config import load_settings  # noqa: E402 (after the patch, on purpose)
 
 bind = os.environ.get("EMPATHY_BIND", "0.0.0.0:8000")
-worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("EMPATHY_THREADS", "300"))  # = open websockets per worker
-# gthread accepts up to worker_connections sockets but serves only `threads` of them: more
-# would sit connected and unanswered (bench/load measured it), so accept no more than served.
-worker_connections = threads
-timeout = 60  # worker heartbeat; open websockets are not cut by it with gthread
+if worker_class == "gevent":
+    # Open websockets per worker. A connection costs ~100 KiB; the cap only stops one worker
+    # from taking far more than its share (gunicorn's workers do not share out connections).
+    worker_connections = int(os.environ.get("EMPATHY_WORKER_CONNECTIONS", "2000"))
+else:
+    threads = int(os.environ.get("EMPATHY_THREADS", "300"))  # = open websockets per worker
+    # gthread accepts up to worker_connections sockets but serves only `threads` of them: more
+    # would sit connected and unanswered (bench/load measured it): accept no more than served.
+    worker_connections = threads
+timeout = 60  # worker heartbeat; open websockets are not cut by it
 graceful_timeout = 15
 keepalive = 5
 accesslog = "-"
@@ -44,3 +60,6 @@ def post_worker_init(worker) -> None:
     worker.wsgi.extensions["empathy"].start()
     gc.collect()
     gc.freeze()
+    # Collections of the young generation are cheap, full ones are not: make the older ones
+    # rarer (each frame allocates a few hundred short-lived objects).
+    gc.set_threshold(50_000, 20, 100)

@@ -5,21 +5,45 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from flask import Blueprint, current_app, request
-from flask_sock import Sock
+from flask import Blueprint, Response, current_app, request
 from simple_websocket import ConnectionClosed
 
 from .connection import AgentConnection
 from .limits import origin_allowed
+from .websocket import AgentSocket
 
 log = logging.getLogger(__name__)
 
 live = Blueprint("live", __name__)
-sock = Sock()
 
 
-@sock.route("/ws", bp=live)
-def websocket(ws) -> None:
+@live.route("/ws", websocket=True)
+def websocket() -> Response:
+    """flask-sock's route, with our socket class (no compression, arrival times, wake)."""
+    ws = AgentSocket(request.environ, **current_app.config.get("SOCK_SERVER_OPTIONS", {}))
+    with contextlib.suppress(ConnectionClosed):
+        serve_agent(ws)
+    with contextlib.suppress(Exception):
+        ws.close()
+    return _SocketDone(mode=ws.mode)
+
+
+class _SocketDone(Response):
+    """The websocket already wrote everything: tell the WSGI server not to answer again."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+
+    def __call__(self, environ, start_response):
+        if self.mode == "gunicorn":  # gunicorn's workers take this to mean "socket handled"
+            raise StopIteration()
+        if self.mode == "werkzeug":
+            return super().__call__(environ, start_response)
+        return []
+
+
+def serve_agent(ws: AgentSocket) -> None:
     runtime = current_app.extensions["empathy"]
     connection = AgentConnection(ws, runtime, origin_ok=_origin_ok())
     try:

@@ -1,10 +1,11 @@
 """One agent's websocket: hello/auth, then frames in, nudges and acks out.
 
-Everything, sending included, runs on the connection's own thread. The storage writer only posts
-acks to the connection's outbox (never network I/O on the writer: a client that stops reading must
-not stall storage for everyone); the loop sends them. Sends time out (EMPATHY_SEND_TIMEOUT) and
-close the connection. The loop wakes at least once a second to push the customer-waiting nudge and
-lexicon-change frames.
+Everything, sending included, runs on the connection's own thread (a greenlet under gunicorn's
+gevent workers). The storage writer only posts acks to the connection's outbox (never network I/O on
+the writer: a client that stops reading must not stall storage for everyone) and wakes the loop,
+which sends them. Sends time out (EMPATHY_SEND_TIMEOUT) and close the connection. Otherwise the loop
+sleeps until a frame arrives, the customer-waiting nudge is due, the token is due for a re-check, or
+the lexicon poll reports a change (it wakes every open connection): an idle agent costs nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import secrets
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import OrderedDict, deque
@@ -35,6 +37,7 @@ from assistant.storage.writer import ConversationKey, StoreFeedback, StoreMessag
 from .frames import FATAL, POLICY_VIOLATION, FrameError, error_frame, parse_frame
 from .limits import RateLimiter
 from .peer_examples import offer_peer_example
+from .websocket import AgentSocket, Arrival
 
 if TYPE_CHECKING:
     from assistant.runtime import Runtime
@@ -44,8 +47,30 @@ log = logging.getLogger(__name__)
 REMEMBERED_IDS = 1_000  # message ids a connection remembers (to skip resends without work)
 REPLAYED_MESSAGES = 200  # the newest stored messages a (re)connect replays into the context
 
-# Put into the websocket's input buffer to wake the connection's loop for a posted frame.
-_WAKE = object()
+
+class _OpenConnections:
+    """This process's connections past hello, woken when the lexicons change."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._members: set[AgentConnection] = set()
+
+    def add(self, connection: AgentConnection) -> None:
+        with self._lock:
+            self._members.add(connection)
+
+    def discard(self, connection: AgentConnection) -> None:
+        with self._lock:
+            self._members.discard(connection)
+
+    def wake_all(self) -> None:
+        with self._lock:
+            members = list(self._members)
+        for connection in members:
+            connection.ws.wake()
+
+
+OPEN = _OpenConnections()
 
 
 @dataclass
@@ -65,7 +90,7 @@ class Waiting:
 
 
 class AgentConnection:
-    def __init__(self, ws: Any, runtime: Runtime, origin_ok: bool) -> None:
+    def __init__(self, ws: AgentSocket, runtime: Runtime, origin_ok: bool) -> None:
         self.ws = ws
         self.runtime = runtime
         self.settings = runtime.settings
@@ -104,7 +129,7 @@ class AgentConnection:
                 raise ConnectionClosed()
             # sendall: all of the frame or an error, never half a frame on the wire.
             data = self.ws.ws.send(TextMessage(json.dumps(frame, ensure_ascii=False)))
-            self.ws.sock.sendall(data)
+            _sendall(self.ws.sock, data, self.settings["EMPATHY_SEND_TIMEOUT"])
             return True
         except (ConnectionClosed, OSError) as error:
             if isinstance(error, (BlockingIOError, TimeoutError)):
@@ -117,8 +142,7 @@ class AgentConnection:
         """Queue a frame from another thread (the storage writer); the loop sends it. Never
         blocks and never touches the network."""
         self.outbox.append(frame)
-        self.ws.input_buffer.append(_WAKE)  # then set the event: receive() finds it, no lost wake
-        self.ws.event.set()
+        self.ws.wake()  # after the append: the woken loop finds the frame
 
     def flush_outbox(self) -> None:
         while self.outbox and not self.closed:
@@ -152,32 +176,34 @@ class AgentConnection:
         if not self.origin_ok:
             self.refuse("origin-not-allowed")
             return
-        if not self.await_hello():
-            return
-        while not self.closed:
-            raw = self.ws.receive(timeout=self.next_wakeup())
-            if raw is not None:
-                frames = [raw, *self.drain()] if raw is not _WAKE else self.drain()
-                if frames:
-                    self.handle_batch(frames)
-            self.flush_outbox()
-            self.tick()
+        try:
+            if not self.await_hello():
+                return
+            while not self.closed:
+                arrival = self.ws.receive_frame(timeout=self.next_wakeup())
+                if arrival is not None:
+                    self.handle_batch([arrival, *self.drain()])
+                self.flush_outbox()
+                self.tick()
+        finally:
+            OPEN.discard(self)  # (added by hello)
 
-    def drain(self) -> list[str | bytes]:
+    def drain(self) -> list[Arrival]:
         """Frames that already arrived behind the current one (so older drafts can be skipped)."""
         frames = []
         limit = self.settings["EMPATHY_FRAME_BURST"]  # more would be rate-limited anyway
-        while len(frames) < limit and (raw := self.ws.receive(timeout=0)) is not None:
-            if raw is not _WAKE:
-                frames.append(raw)
+        while len(frames) < limit and (arrival := self.ws.receive_frame(timeout=0)) is not None:
+            frames.append(arrival)
         return frames
 
     def next_wakeup(self) -> float:
-        timeout = self.settings["EMPATHY_LEXICON_POLL"]
+        """Seconds until the loop has something to do unprompted (frames, posted acks and
+        lexicon changes wake it earlier)."""
+        recheck = self.settings["EMPATHY_TOKEN_RECHECK"]
+        timeout = self.token_checked + recheck - time.monotonic()
         if self.waiting and not self.waiting.nudged:
-            due = self.waiting.since + self.wait_seconds - time.time()
-            timeout = min(timeout, max(due, 0.01))
-        return timeout
+            timeout = min(timeout, self.waiting.since + self.wait_seconds - time.time())
+        return max(timeout, 0.01)
 
     def tick(self) -> None:
         self.announce_lexicon_change()
@@ -222,6 +248,9 @@ class AgentConnection:
 
     def start_conversation(self, identity: AgentIdentity, hello: dict[str, Any]) -> None:
         self.identity = identity
+        # Listen for lexicon changes before reading the version: none can slip in between.
+        self.runtime.lexicons.listeners.add(OPEN.wake_all)
+        OPEN.add(self)
         external_id = hello["conversation"]
         # Never store personal data (or a NUL, which PostgreSQL refuses) as a conversation id.
         if redact(external_id) != external_id or "\x00" in external_id:
@@ -279,10 +308,10 @@ class AgentConnection:
 
     # --- frames ------------------------------------------------------------------------------
 
-    def handle_batch(self, raws: list[str | bytes]) -> None:
+    def handle_batch(self, arrivals: list[Arrival]) -> None:
         frames = []
-        for raw in raws:
-            if not self.limiter.allow():
+        for arrived, raw in arrivals:
+            if not self.limiter.allow(arrived):  # counted when it came in, not when handled
                 self.error("rate-limited")
                 continue
             try:
@@ -503,6 +532,17 @@ def _set_send_timeout(ws: Any, seconds: float) -> None:
     timeval = struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
     with contextlib.suppress(OSError, AttributeError):
         ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+
+
+def _sendall(sock: socket.socket, data: bytes, seconds: float) -> None:
+    """sendall, failing with TimeoutError after `seconds`. A gevent socket waits in the event
+    loop and ignores SO_SNDTIMEO, so it gets a gevent timeout instead."""
+    if type(sock).__module__.startswith("gevent"):
+        gevent = sys.modules["gevent"]
+        with gevent.Timeout(seconds, TimeoutError):
+            sock.sendall(data)
+    else:
+        sock.sendall(data)
 
 
 def _abort(sock: socket.socket) -> None:

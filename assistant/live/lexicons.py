@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,6 +42,9 @@ class Lexicons:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        # Called (on the poll thread) after a new engine is swapped in: open connections
+        # sleep until something happens, and a lexicon change is something.
+        self.listeners: set[Callable[[], None]] = set()
 
     def ensure_started(self) -> Engine:
         """Build the first engine (blocking, once) and start polling for changes."""
@@ -106,4 +110,6 @@ class Lexicons:
             return False
         self.engine, self.version, self.rule_count = engine, version, len(rules)
         log.info("lexicon version %s loaded (%s rules)", version, len(rules))
+        for listener in list(self.listeners):
+            listener()
         return True

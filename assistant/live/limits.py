@@ -16,8 +16,11 @@ class RateLimiter:
         self.tokens = burst
         self.updated = clock()
 
-    def allow(self) -> bool:
-        now = self.clock()
+    def allow(self, at: float | None = None) -> bool:
+        """Whether a frame that arrived at `at` (the clock's time; default now) is within the
+        limit. Frames are judged by when they arrived, so frames that queued up while the
+        server was busy are not mistaken for a burst; given in order, times never go back."""
+        now = self.clock() if at is None else max(at, self.updated)
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
         if self.tokens >= 1:

@@ -1,0 +1,73 @@
+"""The connection loop sleeps until there is something to do: frames, acks posted by the writer,
+a lexicon change (the poll wakes every open connection); and the rate limit judges frames by
+when they arrived, so a backlog after a stall is not mistaken for a burst."""
+
+from __future__ import annotations
+
+import time
+
+from assistant.live.connection import OPEN, AgentConnection
+from assistant.live.limits import RateLimiter
+from assistant.storage import lexicon_store
+
+from .client import Agent
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_frames_are_limited_by_arrival_time_not_handling_time():
+    clock = FakeClock()
+    clock.now = 80.0
+    limiter = RateLimiter(rate=2, burst=2, clock=clock)
+    # Ten frames arrived one second apart (2/s allowed), but the loop only got to them now.
+    arrivals = [90.0 + i for i in range(10)]
+    clock.now = 120.0
+    assert all(limiter.allow(at) for at in arrivals)
+    # The same ten frames arriving all at once are a burst.
+    assert [limiter.allow(120.0) for _ in range(4)] == [True, True, False, False]
+
+
+def test_arrival_times_never_go_back():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=1, burst=1, clock=clock)
+    assert limiter.allow(100.0)
+    assert not limiter.allow(50.0)  # earlier than the last frame: no refill, no negative time
+
+
+def test_an_idle_connection_does_not_wake_on_the_lexicon_poll(server, token):
+    with Agent(server.ws_url) as agent:
+        agent.hello(token, "idle")
+        (connection,) = mine(token)
+        # The test server polls the lexicons every 0.2 s; the loop sleeps until the token
+        # re-check (30 s) instead.
+        assert connection.next_wakeup() > 10 * server.runtime.lexicons.poll_seconds
+
+
+def test_a_lexicon_change_wakes_connections_at_once(server, token):
+    """An idle agent hears about a lexicon change although its loop sleeps for ~30 s."""
+    with Agent(server.ws_url) as agent:
+        ready = agent.hello(token, "wake")
+        with server.runtime.sessions.begin() as session:
+            lexicon_store.bump_version(session)
+        frame = agent.expect("lexicon", timeout=10)
+        assert frame["version"] > ready["lexicon_version"]
+
+
+def test_connections_leave_the_wake_list_when_they_close(server, token):
+    with Agent(server.ws_url) as agent:
+        agent.hello(token, "leave")
+        assert mine(token)
+    deadline = time.monotonic() + 10  # the server notices the close on its own time
+    while mine(token) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not mine(token)
+
+
+def mine(token: str) -> list[AgentConnection]:
+    return [c for c in list(OPEN._members) if c.token == token]
