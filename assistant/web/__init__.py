@@ -71,3 +71,17 @@ def demo() -> Response:
 def shared_ui(filename: str) -> Response:
     """The extension's nudge UI files, so the demo draws nudges exactly like the extension."""
     return send_from_directory(current_app.config["EMPATHY_UI_DIR"], filename, max_age=0)
+
+
+# Pages no blueprint gives a policy (errors for unknown URLs, the demo switched off, files):
+# strict defaults. setdefault, so the editor's and the demo's own policies win.
+FALLBACK_CSP = "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+
+@web.after_app_request
+def _default_security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html" and request.blueprint in (None, web.name):
+        response.headers.setdefault("Content-Security-Policy", FALLBACK_CSP)
+    return response
