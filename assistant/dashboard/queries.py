@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, distinct, func, select
+from sqlalchemy import ColumnElement, Select, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from assistant.storage.models import Conversation, Feedback, LexiconRevision, Message, Nudge
@@ -178,27 +178,57 @@ class Waits:
 
 def waiting_times(session: Session, scope: Scope) -> Waits:
     """Time from a customer's message to the next agent message: from the first of the
-    customer's unanswered messages (as the live waiting nudge counts it), per answer."""
-    query = (
-        select(Message.conversation_id, Message.author, Message.sent_at)
-        .where(Message.sent_at >= scope.since, Message.sent_at < scope.until)
-        .order_by(Message.conversation_id, Message.sent_at, Message.id)
+    customer's unanswered messages (as the live waiting nudge counts it), per answer.
+
+    Worked out in the database (window functions: SQLite 3.25+, PostgreSQL): a conversation's
+    messages are cut into segments at each agent message; a segment's first customer message and
+    its agent message are one wait."""
+    is_agent = case((Message.author == "agent", 1), else_=0)
+    agents_through = func.sum(is_agent).over(
+        partition_by=Message.conversation_id,
+        order_by=(Message.sent_at, Message.id),
+        rows=(None, 0),
+    )
+    query = select(
+        Message.conversation_id.label("conversation_id"),
+        Message.author.label("author"),
+        Message.sent_at.label("sent_at"),
+        (agents_through - is_agent).label("segment"),  # agent messages before this one
+    ).where(Message.sent_at >= scope.since, Message.sent_at < scope.until)
+    ordered = _scoped(query, scope, Message.conversation_id).subquery()
+    first_customer = func.min(case((ordered.c.author == "customer", ordered.c.sent_at)))
+    answer = func.min(case((ordered.c.author == "agent", ordered.c.sent_at)))
+    segments = (
+        select(first_customer.label("asked"), answer.label("answered"))
+        .group_by(ordered.c.conversation_id, ordered.c.segment)
+        .subquery()
+    )
+    seconds = _seconds_between(session, segments.c.asked, segments.c.answered)
+    bucket = case(
+        (segments.c.answered.is_(None), -1),
+        *[(seconds < bound, i) for i, (bound, _) in enumerate(WAIT_BUCKETS) if bound],
+        else_=len(WAIT_BUCKETS) - 1,
+    )
+    counted = (
+        select(bucket, func.count())
+        .select_from(segments)
+        .where(segments.c.asked.is_not(None))
+        .group_by(bucket)
     )
     waits = Waits([0] * len(WAIT_BUCKETS), 0)
-    current, waiting_since = None, None
-    for conversation_id, author, sent_at in session.execute(
-        _scoped(query, scope, Message.conversation_id).execution_options(yield_per=5000)
-    ):
-        if conversation_id != current:
-            waits.unanswered += waiting_since is not None
-            current, waiting_since = conversation_id, None
-        if author == "customer":
-            waiting_since = waiting_since or sent_at
-        elif waiting_since is not None:
-            waits.counts[_wait_bucket((sent_at - waiting_since).total_seconds())] += 1
-            waiting_since = None
-    waits.unanswered += waiting_since is not None
+    for index, count in session.execute(counted):
+        if index == -1:
+            waits.unanswered = count
+        else:
+            waits.counts[index] = count
     return waits
+
+
+def _seconds_between(session: Session, start: Any, end: Any) -> ColumnElement[float]:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", end - start)
+    # Rounded to the millisecond: julianday's floating point makes 120 s come out as 119.99999.
+    return func.round((func.julianday(end) - func.julianday(start)) * 86400.0, 3)
 
 
 def _wait_bucket(seconds: float) -> int:
