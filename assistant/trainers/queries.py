@@ -187,7 +187,7 @@ def flagged_ids_query(session: Session, scope: Scope, filters: Filters) -> Selec
     if filters.until:
         query = query.where(Conversation.created_at < _day_start(filters.until + timedelta(1)))
     if filters.q:
-        query = query.where(Conversation.id.in_(_text_matches(session, filters.q)))
+        query = query.where(_text_matches(session, filters.q))
     return query.order_by(Conversation.created_at.desc(), Conversation.id.desc())
 
 
@@ -238,18 +238,21 @@ def _outcome(outcome: str) -> list[ColumnElement[bool]]:
     return []
 
 
-def _text_matches(session: Session, q: str) -> Select:
-    """Conversation ids with a message matching q: PostgreSQL full-text (every word, any form
-    the 'simple' configuration folds together; GIN index from migration 0004); elsewhere a
-    case-insensitive substring (SQLite: a scan, measured in docs/benchmarks.md)."""
+def _text_matches(session: Session, q: str) -> ColumnElement[bool]:
+    """A message of the conversation matches q. PostgreSQL: full-text (every word; the GIN
+    index of migration 0004 finds the few matching messages first). SQLite: a case-insensitive
+    substring, checked per conversation in list order, so a common word stops after one page
+    and only a rare one scans (docs/benchmarks.md)."""
     if session.get_bind().dialect.name == "postgresql":
         # Written exactly as the index expression (models.Message), so the planner uses it.
         config = literal_column("'simple'::regconfig")
         vector = func.to_tsvector(config, Message.text)
         match = vector.op("@@")(func.plainto_tsquery(config, q))
-        return select(Message.conversation_id).where(match)
+        return Conversation.id.in_(select(Message.conversation_id).where(match))
     pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return select(Message.conversation_id).where(Message.text.ilike(pattern, escape="\\"))
+    return exists().where(
+        Message.conversation_id == Conversation.id, Message.text.ilike(pattern, escape="\\")
+    )
 
 
 def _day_start(day: date) -> datetime:

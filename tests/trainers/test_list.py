@@ -64,6 +64,8 @@ def test_trainer_without_a_team_sees_every_team(seeded, editor_app, browser_for)
         ("q=ZEBRA", ["applied"]),
         ("q=charged", ["imported"]),
         ("q=nothing-like-this", []),
+        ("q=%25", []),  # a literal %, not a wildcard
+        ("q=_", []),
         ("rule=as-per-policy&outcome=applied", ["applied"]),
         ("rule=as-per-policy&question=2", []),  # one flag must match every filter
         ("team=billing&rule=cold-no", []),
