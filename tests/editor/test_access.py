@@ -76,6 +76,10 @@ MATRIX: list[tuple[str, str, str, dict[str, str], set[str]]] = [
     ("trainers.my_coaching", "GET", "/me", {}, SIGNED_IN),
     ("trainers.token_login", "GET", "/login/token", {}, EVERYONE),
     ("trainers.token_login", "POST", "/login/token", {"token": "ee_x_wrong"}, EVERYONE),
+    # Dashboard (its own tests: tests/dashboard/test_dashboard.py)
+    ("dashboard.team_dashboard", "GET", "/dashboard", {}, READERS),
+    ("dashboard.team_dashboard", "GET", "/dashboard?team=billing", {}, {"other-lead", "admin"}),
+    ("dashboard.my_dashboard", "GET", "/me/dashboard", {}, SIGNED_IN),
     ("auth.logout", "POST", "/logout", {}, SIGNED_IN),
 ]
 
