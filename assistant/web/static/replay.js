@@ -109,8 +109,10 @@
 
   document.addEventListener("keydown", (event) => {
     // Typing a note or an example must not drive the replay.
-    if (event.target.closest("input, textarea, select, button, summary, [contenteditable]")) return;
+    if (event.target.closest("input, textarea, select, [contenteditable]")) return;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
+    // Space on a focused button or link activates it (the Play button plays by itself).
+    if (event.key === " " && event.target.closest("button, summary, a")) return;
     if (event.key === " ") togglePlay();
     else if (event.key === "ArrowRight") step(1);
     else if (event.key === "ArrowLeft") step(-1);
