@@ -339,18 +339,13 @@ def _counts(session: Session, key: Any, counted: Any, ids: list[int]) -> dict[in
 
 
 def choices(session: Session, scope: Scope) -> dict[str, list[str]]:
-    """Values for the filter drop-downs, within the viewer's scope."""
+    """Teams and agent names for the filter suggestions, within the viewer's scope."""
     teams = select(Team.name).order_by(Team.name)
     agents = select(User.name).where(User.role == "agent").distinct().order_by(User.name)
     if scope.team_id is not None:
         teams = teams.where(Team.id == scope.team_id)
         agents = agents.where(User.team_id == scope.team_id)
-    rules = select(Nudge.rule).distinct().order_by(Nudge.rule).limit(500)
-    return {
-        "teams": list(session.scalars(teams)),
-        "agents": list(session.scalars(agents)),
-        "rules": list(session.scalars(rules)),
-    }
+    return {"teams": list(session.scalars(teams)), "agents": list(session.scalars(agents))}
 
 
 # --- one conversation -----------------------------------------------------------------------

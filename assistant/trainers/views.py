@@ -84,6 +84,13 @@ def transcripts():
         after = request.args.get("after", "")
         rows, following = queries.flagged_page(db, scope, filters, after, queries.PAGE_SIZE)
         options = queries.choices(db, scope)
+        # Rule suggestions from the lexicon (a DISTINCT over every stored nudge would cost more
+        # than the page itself at 100,000 conversations).
+        options["rules"] = sorted(
+            r["id"]
+            for r in rules.all_rules(db)
+            if r.get("role", "agent") == "agent" and current_user.can_read_team(r.get("team"))
+        )
     next_args = {**filters.as_args(), "after": following} if following else None
     page = render_template(
         "trainers/list.html",
