@@ -87,9 +87,11 @@ def transcripts():
         # Rule suggestions from the lexicon (a DISTINCT over every stored nudge would cost more
         # than the page itself at 100,000 conversations).
         options["rules"] = sorted(
-            r["id"]
-            for r in rules.all_rules(db)
-            if r.get("role", "agent") == "agent" and current_user.can_read_team(r.get("team"))
+            {
+                r["id"]
+                for r in rules.all_rules(db)
+                if r.get("role", "agent") == "agent" and current_user.can_read_team(r.get("team"))
+            }
         )
     next_args = {**filters.as_args(), "after": following} if following else None
     page = render_template(
