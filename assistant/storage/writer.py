@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
@@ -174,20 +174,39 @@ class Writer:
         return False
 
     def _store_batch(self, batch: list[Record]) -> list[tuple[Callback, dict[str, Any]]]:
+        """A handful of round trips for the whole batch, not several per record: under gevent
+        each round trip waits for every other greenlet's turn, so their number, not the
+        database, limits the writer (measured, bench/load)."""
         callbacks: list[tuple[Callback, dict[str, Any]]] = []
         self._batch_keys = []
         try:
             with self.sessions() as session:
-                for record in batch:
-                    conversation_id = self._conversation_id(session, record.key)
+                ids = [self._conversation_id(session, record.key) for record in batch]
+                stored = self._stored_ids(session, batch, ids)
+                outcomes: list[dict[str, Any]] = []
+                added: list[tuple[Message, int, dict[str, bool]]] = []
+                for record, conversation_id in zip(batch, ids, strict=True):
                     if isinstance(record, StoreMessage):
-                        duplicate = self._add_message(session, conversation_id, record)
+                        duplicate = (conversation_id, record.client_id) in stored
+                        if not duplicate:
+                            message = self._new_message(conversation_id, record)
+                            session.add(message)
+                            stored.add((conversation_id, record.client_id))
+                            added.append((message, conversation_id, record.nudge_outcomes))
                         if record.on_stored:
                             callbacks.append((record.on_stored, {"duplicate": duplicate}))
                     elif isinstance(record, StoreNudge):
                         self._add_nudge(session, conversation_id, record)
                     elif not self._add_feedback(session, conversation_id, record):
                         callbacks.extend((c, {}) for c in [record.on_unknown] if c)
+                session.flush()  # one multi-row INSERT per table
+                for message, conversation_id, survived in added:
+                    outcomes += [
+                        {"p": public_id, "c": conversation_id, "m": message.id, "s": kept}
+                        for public_id, kept in survived.items()
+                    ]
+                if outcomes:
+                    session.execute(_SET_OUTCOME, outcomes)
                 session.commit()
         except BaseException:
             # Conversations created in the failed transaction do not exist: forget their ids.
@@ -197,6 +216,25 @@ class Writer:
         finally:
             self._batch_keys = None
         return callbacks
+
+    def _stored_ids(
+        self, session: Session, batch: list[Record], ids: list[int]
+    ) -> set[tuple[int, str]]:
+        """(conversation id, client id) of the batch's messages already stored (resends)."""
+        wanted = {
+            (conversation_id, record.client_id)
+            for record, conversation_id in zip(batch, ids, strict=True)
+            if isinstance(record, StoreMessage)
+        }
+        if not wanted:
+            return set()
+        rows = session.execute(
+            select(Message.conversation_id, Message.client_id).where(
+                Message.conversation_id.in_({c for c, _ in wanted}),
+                Message.client_id.in_({m for _, m in wanted}),
+            )
+        )
+        return {(c, m) for c, m in rows if (c, m) in wanted}
 
     def _store_with_retry(self, record: Record) -> None:
         delay = 0.05
@@ -289,6 +327,18 @@ class Writer:
         )
         if existing is not None:
             return True
+        message = self._new_message(conversation_id, record)
+        session.add(message)
+        session.flush()  # a clash with a copy stored by another worker shows here
+        for public_id, survived in record.nudge_outcomes.items():
+            session.execute(
+                update(Nudge)
+                .where(Nudge.public_id == public_id, Nudge.conversation_id == conversation_id)
+                .values(message_id=message.id, survived=survived)
+            )
+        return False
+
+    def _new_message(self, conversation_id: int, record: StoreMessage) -> Message:
         message = Message(
             **fit(
                 Message,
@@ -302,15 +352,7 @@ class Writer:
         message.findings = [
             MessageFinding(**fit(MessageFinding, **_finding_columns(f))) for f in record.findings
         ]
-        session.add(message)
-        session.flush()  # a clash with a copy stored by another worker shows here
-        for public_id, survived in record.nudge_outcomes.items():
-            session.execute(
-                update(Nudge)
-                .where(Nudge.public_id == public_id, Nudge.conversation_id == conversation_id)
-                .values(message_id=message.id, survived=survived)
-            )
-        return False
+        return message
 
     def _message_exists(self, session: Session, conversation_id: int, client_id: str) -> bool:
         found = session.scalar(
@@ -360,6 +402,15 @@ class Writer:
             return False
         session.add(Feedback(nudge_id=nudge_id, action=record.action))
         return True
+
+
+# Which nudges the agent's message kept or fixed, for a whole batch in one executemany.
+_nudges = Nudge.__table__
+_SET_OUTCOME = (
+    update(_nudges)
+    .where(_nudges.c.public_id == bindparam("p"), _nudges.c.conversation_id == bindparam("c"))
+    .values(message_id=bindparam("m"), survived=bindparam("s"))
+)
 
 
 def is_transient(error: BaseException) -> bool:

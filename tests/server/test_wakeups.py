@@ -8,7 +8,7 @@ import time
 
 from assistant.live.connection import OPEN, AgentConnection
 from assistant.live.limits import RateLimiter
-from assistant.storage import lexicon_store
+from assistant.storage import accounts, lexicon_store
 
 from .client import Agent
 
@@ -44,13 +44,13 @@ def test_an_idle_connection_does_not_wake_on_the_lexicon_poll(server, token):
     with Agent(server.ws_url) as agent:
         agent.hello(token, "idle")
         (connection,) = mine(token)
-        # The test server polls the lexicons every 0.2 s; the loop sleeps until the token
-        # re-check (30 s) instead.
-        assert connection.next_wakeup() > 10 * server.runtime.lexicons.poll_seconds
+        # The test server polls the lexicons every 0.2 s; the loop sleeps until woken.
+        assert server.runtime.lexicons.poll_seconds == 0.2
+        assert connection.next_wakeup() is None
 
 
 def test_a_lexicon_change_wakes_connections_at_once(server, token):
-    """An idle agent hears about a lexicon change although its loop sleeps for ~30 s."""
+    """An idle agent hears about a lexicon change although its loop sleeps until woken."""
     with Agent(server.ws_url) as agent:
         ready = agent.hello(token, "wake")
         with server.runtime.sessions.begin() as session:
@@ -71,3 +71,17 @@ def test_connections_leave_the_wake_list_when_they_close(server, token):
 
 def mine(token: str) -> list[AgentConnection]:
     return [c for c in list(OPEN._members) if c.token == token]
+
+
+def test_the_token_sweep_closes_only_the_revoked_connections(start_server, database_url):
+    """One query re-checks every open connection's token; the others go on working."""
+    server = start_server(database_url, EMPATHY_TOKEN_RECHECK=0.2)
+    kept, revoked = server.new_token("kept"), server.new_token("gone")
+    with Agent(server.ws_url) as stays, Agent(server.ws_url) as goes:
+        stays.hello(kept, "sweep-1")
+        goes.hello(revoked, "sweep-2")
+        with server.runtime.sessions.begin() as session:
+            accounts.revoke_tokens(session, token=revoked)
+        assert goes.expect("error", timeout=10)["code"] == "bad-token"
+        assert stays.draft("d1", "calm down")["items"]
+        assert stays.customer("m1", "still there?")["duplicate"] is False
