@@ -149,6 +149,8 @@ def test_queue_survives_a_server_restart_without_loss_or_duplicates(
         ("customer", "This is taking forever."),
         ("agent", "I'm here, and I'm looking at your order right now."),
     ]
+    type_into_editor(page, "Please calm down.")  # coaching is back too, not only delivery
+    wait_for_nudge(page, "calm-down", timeout=20)
     page.close()
 
 
