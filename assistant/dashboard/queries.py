@@ -108,7 +108,8 @@ def nudges_over_time(session: Session, scope: Scope, by: str) -> tuple[Series, S
     per_rule: Counter[str] = Counter()
     for _, _, rule, count in rows:
         per_rule[rule] += count
-    top = [rule for rule, _ in per_rule.most_common(TOP_RULES)]
+    ranked = sorted(per_rule.items(), key=lambda pair: (-pair[1], pair[0]))  # ties: by name
+    top = [rule for rule, _ in ranked[:TOP_RULES]]
     by_rule = Series(labels, {rule: [0] * len(labels) for rule in top})
     if len(per_rule) > len(top):
         by_rule.lines[OTHER] = [0] * len(labels)

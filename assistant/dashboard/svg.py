@@ -23,7 +23,7 @@ LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 44
 
 
 def colour(index: int, name: str = "") -> str:
-    return GREY if name.startswith("other") else PALETTE[index % len(PALETTE)]
+    return GREY if name == "other rules" else PALETTE[index % len(PALETTE)]  # queries.OTHER
 
 
 def _el(

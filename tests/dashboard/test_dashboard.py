@@ -230,3 +230,32 @@ def test_names_with_markup_are_inert(editor_app, signed_in):
     assert nonzero(values(by_rule, evil_rule)) == {"2026-03-02": "1"}
     legend = [t.text for t in by_rule.iter(NS + "text")]
     assert any(t and t.startswith("<img src=x") for t in legend)
+
+
+def test_rules_beyond_the_top_eight_are_summed(editor_app, signed_in):
+    from sqlalchemy import select
+
+    from assistant.storage.models import Conversation, Nudge
+
+    with editor_app.extensions["empathy"].sessions.begin() as session:
+        c1 = session.scalar(select(Conversation.id).where(Conversation.external_id == "c1"))
+        for n in range(9):  # rules x0..x8, x8 shown once, the others more often than r-sorry
+            for k in range(3 if n < 8 else 1):
+                session.add(
+                    Nudge(
+                        public_id=f"x{n}-{k}",
+                        conversation_id=c1,
+                        trigger="draft",
+                        rule=f"x{n}",
+                        category="x",
+                        question=5,
+                        severity="suggestion",
+                        shown_at=D_X,
+                    )
+                )
+    html = page(signed_in("lead"), "/dashboard", by="week")
+    by_rule = chart(html, "Nudges per rule")
+    series = [g.get("data-series") for g in by_rule.iter(NS + "g")]
+    assert series == ["r-calm", *(f"x{n}" for n in range(7)), "other rules"]
+    # other: x7 (3) + x8 (1) + r-sorry (1 + 1)
+    assert values(by_rule, "other rules") == {"wk 2026-03-02": "5", "wk 2026-03-09": "1"}
