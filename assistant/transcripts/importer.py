@@ -86,8 +86,12 @@ def run_import(
     total, items = read(Path(path), options)  # opens and checks the file (header, JSON) first
     if on_total:
         on_total(total)
-    with sessions() as session:
-        spec = _engine_spec(session)
+    try:
+        with sessions() as session:
+            spec = _engine_spec(session)
+    except BaseException:
+        items.close()
+        raise
     report = ImportReport()
     store = _Store(sessions, wait_seconds)
     in_flight = max(2, processes * 3)
@@ -105,6 +109,7 @@ def run_import(
             if on_progress:
                 on_progress(batch.rows)
     finally:
+        items.close()  # a CSV file read part way (an error) is closed now, not at exit
         window.release(in_flight)  # never leave the pool's reader waiting on a failed import
         with sessions.begin() as session:  # what was stored is logged, even after an error
             audit.record(session, "transcripts.import", Path(path).name, details=report.counts())
@@ -180,6 +185,7 @@ def _without_stored(batch: Batch, sessions: sessionmaker[Session]) -> Batch:
 # --- analysis ----------------------------------------------------------------------------------
 
 _ENGINE: Engine | None = None
+_ENGINE_KEY: tuple[Any, ...] | None = None
 
 
 def _engine_spec(session: Session) -> tuple[list[str], dict[str, list[str]], str | None]:
@@ -191,8 +197,13 @@ def _engine_spec(session: Session) -> tuple[list[str], dict[str, list[str]], str
 
 
 def _init_worker(texts: list[str], disabled: dict[str, list[str]], pipeline: str | None) -> None:
-    global _ENGINE
-    _ENGINE = Engine(RuleCache().rules(texts), pipeline=pipeline, disabled=disabled)
+    """Build the engine, unless this process already has one for exactly these rules (a
+    compile takes seconds; repeated imports in one process reuse it)."""
+    global _ENGINE, _ENGINE_KEY
+    key = (tuple(texts), tuple(sorted((t, tuple(ids)) for t, ids in disabled.items())), pipeline)
+    if _ENGINE is None or key != _ENGINE_KEY:
+        _ENGINE = Engine(RuleCache().rules(texts), pipeline=pipeline, disabled=disabled)
+        _ENGINE_KEY = key
 
 
 def _work(batch: Batch) -> tuple[list[Analysed], Batch]:
@@ -204,12 +215,12 @@ def _work(batch: Batch) -> tuple[list[Analysed], Batch]:
 def _analysed(
     batches: Iterator[Batch], spec: tuple[Any, ...], processes: int
 ) -> Iterator[tuple[list[Analysed], Batch]]:
-    if processes <= 1:
-        _init_worker(*spec)
+    _init_worker(*spec)  # built once, here: forked workers inherit it (their initializer
+    if processes <= 1:  # finds it built for the same rules)
         yield from map(_work, batches)
         return
-    # fork: workers start in milliseconds and inherit the loaded spaCy; the parent has no
-    # threads of its own running at this point (the CLI never starts the server's).
+    # fork: workers start in milliseconds with the compiled engine; the parent has no threads
+    # of its own running at this point (the CLI never starts the server's).
     context = multiprocessing.get_context("fork")
     with context.Pool(processes, initializer=_init_worker, initargs=spec) as pool:
         yield from pool.imap(_work, batches)

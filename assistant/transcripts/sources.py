@@ -10,11 +10,11 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 ROLES = ("customer", "agent")
 FIELDS = ("conversation", "id", "role", "text", "ts", "agent", "team", "started")
@@ -125,7 +125,7 @@ def guess_format(path: Path, options: Options) -> str:
     raise SourceError(f"{path.name}: cannot tell the format from the name; give --format json|csv")
 
 
-def read(path: Path, options: Options) -> tuple[int, Iterator[Item]]:
+def read(path: Path, options: Options) -> tuple[int, Generator[Item, None, None]]:
     """How many rows (messages) to expect, and the transcripts and problems in file order."""
     fmt = guess_format(path, options)
     if fmt == "csv":
@@ -182,7 +182,7 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def read_json(data: Any, options: Options) -> Iterator[Item]:
+def read_json(data: Any, options: Options) -> Generator[Item, None, None]:
     """Our export ({"conversations": [...]}), a list of such conversations, or a list of flat
     message records read through the column mapping (like CSV rows)."""
     if isinstance(data, dict):
@@ -248,7 +248,7 @@ def _flat_json_rows(data: list[Any]) -> Iterator[tuple[str, dict[str, Any] | Non
         yield f"record {number}", row if isinstance(row, dict) else None
 
 
-def read_abcd(data: Any, options: Options) -> Iterator[Item]:
+def read_abcd(data: Any, options: Options) -> Generator[Item, None, None]:
     """ABCD's role-play conversations: speaker agent|customer|action; actions ("Account has
     been pulled up") are the agent's tool, not chat, and are left out."""
     if not isinstance(data, list):
@@ -280,39 +280,43 @@ def read_abcd(data: Any, options: Options) -> Iterator[Item]:
 # --- CSV -------------------------------------------------------------------------------------
 
 
-def read_csv(path: Path, options: Options) -> Iterator[Item]:
-    try:
-        file = path.open(encoding="utf-8-sig", newline="")
-    except OSError as error:
-        raise SourceError(f"{path.name}: cannot read: {error.strerror or error}") from None
+def read_csv(path: Path, options: Options) -> Generator[Item, None, None]:
+    """Checks the header now (a SourceError names the missing columns); the rows are read
+    when iterated, with the file open only while they are."""
     delimiter = options.delimiter or ("\t" if path.suffix.lower() == ".tsv" else ",")
-    reader = csv.DictReader(file, delimiter=delimiter)
-    try:
-        header = reader.fieldnames
-    except (UnicodeDecodeError, csv.Error) as error:
-        file.close()
-        raise SourceError(f"{path.name}: cannot read the header: {error}") from None
+    with _open_text(path) as file:
+        try:
+            header = csv.DictReader(file, delimiter=delimiter).fieldnames
+        except (UnicodeDecodeError, csv.Error) as error:
+            raise SourceError(f"{path.name}: cannot read the header: {error}") from None
     missing = [
         f"{name} (column {options.mapping[name]!r})"
         for name in REQUIRED
         if options.mapping.get(name) not in (header or [])
     ]
     if missing:
-        file.close()
         found = ", ".join(repr(c) for c in header or []) or "none"
         raise SourceError(
             f"{path.name}: missing column(s) {', '.join(missing)}; the file has {found}. "
             "Map yours with --map, e.g. --map conversation=ticket,role=author,text=body"
         )
-    return _closing(file, _grouped(_csv_rows(reader, path), options))
+    return _csv_items(path, delimiter, options)
 
 
-def _closing(file: Any, items: Iterator[Item]) -> Iterator[Item]:
-    with file:
-        yield from items
+def _open_text(path: Path) -> TextIO:
+    try:
+        return path.open(encoding="utf-8-sig", newline="")
+    except OSError as error:
+        raise SourceError(f"{path.name}: cannot read: {error.strerror or error}") from None
 
 
-def _csv_rows(reader: csv.DictReader, path: Path) -> Iterator[tuple[str, dict[str, Any] | None]]:
+def _csv_items(path: Path, delimiter: str, options: Options) -> Generator[Item, None, None]:
+    with _open_text(path) as file:
+        reader = csv.DictReader(file, delimiter=delimiter)
+        yield from _grouped(_csv_rows(reader), options)
+
+
+def _csv_rows(reader: csv.DictReader) -> Iterator[tuple[str, dict[str, Any] | None]]:
     while True:
         try:
             row = next(reader)
