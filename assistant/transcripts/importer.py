@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -259,8 +259,7 @@ class _Store:
             counts = ImportReport()
             try:
                 with self.sessions.begin() as session:
-                    for item in analysed:
-                        self._save_one(session, item, counts)
+                    self._save_batch(session, analysed, counts)
             except IntegrityError:
                 self.team_ids.clear()
                 if attempt == 2:
@@ -270,70 +269,112 @@ class _Store:
                 setattr(report, name, getattr(report, name) + value)
             return
 
-    def _save_one(self, session: Session, item: Analysed, counts: ImportReport) -> None:
-        transcript = item.transcript
-        team_id = self._team_id(session, transcript.team)
-        conversation = session.scalar(
-            select(Conversation).where(
-                Conversation.team_id == team_id, Conversation.external_id == transcript.external_id
-            )
-        )
-        stored: set[str] = set()
-        existed = conversation is not None
-        if conversation is None:
-            conversation = self._new_conversation(session, team_id, transcript)
-            counts.conversations += 1
-        else:
-            stored = set(
-                session.scalars(
-                    select(Message.client_id).where(Message.conversation_id == conversation.id)
+    def _save_batch(self, session: Session, analysed: list[Analysed], counts: ImportReport) -> None:
+        """A few statements per batch (bulk inserts with RETURNING), not a few per message."""
+        keys = [
+            (self._team_id(session, a.transcript.team), a.transcript.external_id) for a in analysed
+        ]
+        conversations = self._conversations(session, keys, analysed, counts)
+        stored = self._stored_ids(session, [c[0] for c in conversations.values() if c[2]])
+        rows: list[dict[str, Any]] = []
+        found: list[list[dict[str, Any]]] = []
+        for key, item in zip(keys, analysed, strict=True):
+            conversation_id, last, existed = conversations[key]
+            known = stored.setdefault(conversation_id, set())
+            new = 0
+            for line, findings in zip(item.transcript.lines, item.findings, strict=True):
+                last = line.sent_at or last  # no time given: the one before it
+                if line.client_id in known:
+                    counts.already_stored += 1
+                    continue
+                known.add(line.client_id)
+                rows.append(
+                    fit(
+                        Message,
+                        conversation_id=conversation_id,
+                        client_id=line.client_id,
+                        author=line.role,
+                        text=line.text,
+                        sent_at=last,
+                        stored_at=self.now,
+                    )
                 )
-            )
-        last = conversation.created_at
-        new = 0
-        for line, findings in zip(transcript.lines, item.findings, strict=True):
-            last = line.sent_at or last  # no time given: the one before it
-            if line.client_id in stored:
-                counts.already_stored += 1
-                continue
-            stored.add(line.client_id)
-            message = Message(
-                **fit(
-                    Message,
-                    conversation_id=conversation.id,
-                    client_id=line.client_id,
-                    author=line.role,
-                    text=line.text,
-                    sent_at=last,
-                )
-            )
-            message.findings = [MessageFinding(**fit(MessageFinding, **f)) for f in findings]
-            session.add(message)
-            new += 1
-            counts.findings += len(findings)
-        counts.messages += new
-        counts.continued += int(existed and new > 0)
-        session.flush()
+                found.append(findings)
+                new += 1
+            counts.messages += new
+            counts.continued += int(existed and new > 0)
+        if not rows:
+            return
+        insert_messages = insert(Message).returning(Message.id, sort_by_parameter_order=True)
+        message_ids = session.scalars(insert_messages, rows).all()
+        finding_rows = [
+            fit(MessageFinding, message_id=message_id, **finding)
+            for message_id, findings in zip(message_ids, found, strict=True)
+            for finding in findings
+        ]
+        if finding_rows:
+            session.execute(insert(MessageFinding), finding_rows)
+        counts.findings += len(finding_rows)
 
-    def _new_conversation(
-        self, session: Session, team_id: int, transcript: Transcript
-    ) -> Conversation:
-        first = next((line.sent_at for line in transcript.lines if line.sent_at), None)
-        agent_id = self._agent_id(session, team_id, transcript.agent)
-        conversation = Conversation(
-            **fit(
-                Conversation,
-                team_id=team_id,
-                external_id=transcript.external_id,
-                agent_id=agent_id,
-                agent_name=transcript.agent if agent_id is None else None,
-                source="import",
-                created_at=transcript.started or first or self.now,
+    def _conversations(
+        self,
+        session: Session,
+        keys: list[tuple[int, str]],
+        analysed: list[Analysed],
+        counts: ImportReport,
+    ) -> dict[tuple[int, str], tuple[int, datetime, bool]]:
+        """(id, start, existed before) for each key; the new ones are inserted."""
+        found = {
+            (team_id, external_id): (conversation_id, started, True)
+            for team_id, external_id, conversation_id, started in session.execute(
+                select(
+                    Conversation.team_id,
+                    Conversation.external_id,
+                    Conversation.id,
+                    Conversation.created_at,
+                ).where(tuple_(Conversation.team_id, Conversation.external_id).in_(set(keys)))
             )
+        }
+        rows = {}
+        for key, item in zip(keys, analysed, strict=True):
+            if key not in found and key not in rows:
+                rows[key] = self._conversation_row(session, key, item.transcript)
+        if rows:
+            insert_conversations = insert(Conversation).returning(
+                Conversation.id, sort_by_parameter_order=True
+            )
+            ids = session.scalars(insert_conversations, list(rows.values())).all()
+            for (key, row), conversation_id in zip(rows.items(), ids, strict=True):
+                found[key] = (conversation_id, row["created_at"], False)
+            counts.conversations += len(rows)
+        return found
+
+    def _conversation_row(
+        self, session: Session, key: tuple[int, str], transcript: Transcript
+    ) -> dict[str, Any]:
+        first = next((line.sent_at for line in transcript.lines if line.sent_at), None)
+        agent_id = self._agent_id(session, key[0], transcript.agent)
+        return fit(
+            Conversation,
+            team_id=key[0],
+            external_id=key[1],
+            agent_id=agent_id,
+            agent_name=transcript.agent if agent_id is None else None,
+            source="import",
+            created_at=transcript.started or first or self.now,
         )
-        session.add(conversation)
-        session.flush()
-        return conversation
+
+    def _stored_ids(self, session: Session, conversation_ids: list[int]) -> dict[int, set[str]]:
+        stored: dict[int, set[str]] = {}
+        if conversation_ids:
+            rows = session.execute(
+                select(Message.conversation_id, Message.client_id).where(
+                    Message.conversation_id.in_(conversation_ids)
+                )
+            )
+            for conversation_id, client_id in rows:
+                stored.setdefault(conversation_id, set()).add(client_id)
+        return stored
 
     def _team_id(self, session: Session, name: str) -> int:
         if name not in self.team_ids:
