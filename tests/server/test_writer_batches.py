@@ -33,7 +33,7 @@ class Batch:
         self.done = threading.Event()
         self.expected = 0
 
-    def message(self, client_id: str, findings=()) -> None:
+    def message(self, client_id: str, findings=(), outcomes=None) -> None:
         self.expected += 1
 
         def on_stored(duplicate: bool) -> None:
@@ -46,7 +46,7 @@ class Batch:
 
         record = StoreMessage(
             self.key, client_id, "customer", f"text {client_id}", datetime.now(UTC),
-            list(findings), on_stored=on_stored, on_refused=on_refused,
+            list(findings), outcomes or {}, on_stored=on_stored, on_refused=on_refused,
         )  # fmt: skip
         self.writer.queue.put(record)
 
@@ -87,6 +87,21 @@ def test_a_batch_is_acked_only_once_committed(server):
     assert batch.stored() == {f"m{i}" for i in range(30)}
     with server.runtime.sessions() as session:
         assert len(session.scalars(select(Nudge.public_id)).all()) == 30
+
+
+def test_findings_and_nudge_outcomes_are_stored_with_the_batch(server):
+    batch = Batch(server, "batch-outcomes")
+    batch.nudge("n_kept")
+    batch.nudge("n_fixed")
+    batch.message("m1", [finding(rule="a"), finding(rule="b")], {"n_kept": True, "n_fixed": False})
+    batch.message("m2", [finding(rule="c")])
+    batch.run()
+    with server.runtime.sessions() as session:
+        messages = {m.client_id: m for m in session.scalars(select(Message))}
+        assert sorted(f.rule for f in messages["m1"].findings) == ["a", "b"]
+        assert [f.rule for f in messages["m2"].findings] == ["c"]
+        outcomes = {n.public_id: (n.message_id, n.survived) for n in session.scalars(select(Nudge))}
+    assert outcomes == {"n_kept": (messages["m1"].id, True), "n_fixed": (messages["m1"].id, False)}
 
 
 def test_one_bad_record_does_not_sink_the_batch(server):
