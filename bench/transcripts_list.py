@@ -1,7 +1,7 @@
 """How fast the trainers' flagged-transcripts list answers at 100,000 conversations.
 
     python bench/transcripts_list.py [--conversations 100000] [--repeat 5]
-        [--database sqlite|postgresql|both] [--keep DIR]
+        [--database sqlite|postgresql|both] [--keep DIR] [--keep-postgres NAME]
 
 Seeds a fresh database (schema from the Alembic migrations, so with their indexes):
 --conversations conversations over 365 days in 10 teams of 20 agents, ~10 messages each
@@ -185,6 +185,12 @@ def _severity(rule: str) -> str:
     return SEVERITIES[RULES.index(rule) % 3] if rule in RULES else "warning"
 
 
+def reused(db: Engine) -> dict[str, Any]:
+    with Session(db) as session:
+        team_id = session.scalar(select(Team.id).where(Team.name == "team-3"))
+    return {"agent": "agent-3-7", "team": "team-3", "team_id": team_id}
+
+
 def _finding(message_id: int, rule: str, rng: random.Random) -> dict[str, Any]:
     return {
         "message_id": message_id,
@@ -295,43 +301,49 @@ def measure(db: Engine, names: dict[str, Any], repeat: int) -> list[dict[str, An
 def sqlite_url(keep: str | None) -> str:
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="bench-transcripts-"))
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "transcripts.sqlite3"
-    path.unlink(missing_ok=True)
-    return f"sqlite:///{path}"
+    return f"sqlite:///{folder / 'transcripts.sqlite3'}"  # a kept file is reused
 
 
-def postgres_database() -> tuple[str, Callable[[], None]]:
+def postgres_database(keep: str | None) -> tuple[str, Callable[[], None] | None]:
+    """A throwaway database (dropped afterwards), or the named one, kept (and reused: seeded
+    only when empty) so query plans can be studied between runs."""
     import psycopg
 
-    name = f"empathy_bench_{secrets.token_hex(4)}"
+    name = keep or f"empathy_bench_{secrets.token_hex(4)}"
     admin = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
     with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if exists.fetchone() is None:
+            connection.execute(f'CREATE DATABASE "{name}"')
 
     def drop() -> None:
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", drop
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", None if keep else drop
 
 
 def run(kind: str, args: argparse.Namespace) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     drop = None
     url = sqlite_url(args.keep) if kind == "sqlite" else None
     if url is None:
-        url, drop = postgres_database()
+        url, drop = postgres_database(args.keep_postgres)
     db = make_engine(url)
     try:
         migrate(db)
-        print(f"{kind}: seeding {args.conversations} conversations…", flush=True)
-        names = seed(db, args.conversations, random.Random(7))
-        print(
-            f"{kind}: {names['messages']} messages, {names['nudges']} nudges, "
-            f"{names['findings']} findings inserted in {names['seconds']:.0f} s",
-            flush=True,
-        )
         with Session(db) as session:
-            assert session.scalar(select(Conversation.id).limit(1)) is not None
+            seeded = session.scalar(select(Conversation.id).limit(1)) is not None
+        if seeded:
+            print(f"{kind}: reusing the seeded database", flush=True)
+            names = reused(db)
+        else:
+            print(f"{kind}: seeding {args.conversations} conversations…", flush=True)
+            names = seed(db, args.conversations, random.Random(7))
+            print(
+                f"{kind}: {names['messages']} messages, {names['nudges']} nudges, "
+                f"{names['findings']} findings inserted in {names['seconds']:.0f} s",
+                flush=True,
+            )
         return names, measure(db, names, args.repeat)
     finally:
         db.dispose()
@@ -361,7 +373,10 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--keep", help="folder for the SQLite file (kept afterwards)")
+    parser.add_argument("--keep", help="folder for the SQLite file (kept, and reused if seeded)")
+    parser.add_argument(
+        "--keep-postgres", metavar="NAME", help="PostgreSQL database to use and keep (reused)"
+    )
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     results = {}

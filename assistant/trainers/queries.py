@@ -22,6 +22,7 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -217,10 +218,15 @@ def _flag_clause(filters: Filters) -> ColumnElement[bool]:
             return Conversation.id.in_(nudged_ids)
         found_ids = found.where(*finding)
         return or_(Conversation.id.in_(nudged_ids), Conversation.id.in_(found_ids))
-    nudged = exists().where(Nudge.conversation_id == Conversation.id, *nudge)
+    nudged = select(Nudge.id).where(Nudge.conversation_id == Conversation.id, *nudge)
     if filters.outcome:
-        return nudged
-    return or_(nudged, exists(found.where(Message.conversation_id == Conversation.id, *finding)))
+        return nudged.exists()
+    # One EXISTS over a UNION ALL, not EXISTS OR EXISTS: PostgreSQL turns the OR into two
+    # hashed subplans that read every nudge and finding before the first row (0.5 s at 100k).
+    found = found.with_only_columns(Message.id)
+    return union_all(
+        nudged, found.where(Message.conversation_id == Conversation.id, *finding)
+    ).exists()
 
 
 def _outcome(outcome: str) -> list[ColumnElement[bool]]:
