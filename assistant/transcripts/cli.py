@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from .export import Selection, conversations, write_csv, write_json
 from .importer import run_import
@@ -129,6 +130,11 @@ def import_command(
             )
         except SourceError as error:
             raise click.ClickException(str(error)) from None
+        except SQLAlchemyError as error:
+            raise click.ClickException(
+                f"database error ({type(error).__name__}); what was stored so far is kept: "
+                "run the same import again to finish it"
+            ) from None
     click.echo(
         f"Imported {report.messages} message(s) ({report.findings} finding(s)) in "
         f"{report.conversations} new and {report.continued} continued conversation(s); "

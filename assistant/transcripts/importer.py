@@ -14,6 +14,7 @@ it again.
 from __future__ import annotations
 
 import hashlib
+import logging
 import multiprocessing
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, tuple_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.engine import Context, Engine
@@ -35,6 +36,8 @@ from assistant.storage.redact import redact
 from assistant.storage.writer import fit
 
 from .sources import Options, Problem, SourceError, Transcript, read
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TEAM = "default"
 BATCH_MESSAGES = 500  # per task sent to a worker and per database transaction
@@ -111,9 +114,17 @@ def run_import(
     finally:
         items.close()  # a CSV file read part way (an error) is closed now, not at exit
         window.release(in_flight)  # never leave the pool's reader waiting on a failed import
-        with sessions.begin() as session:  # what was stored is logged, even after an error
-            audit.record(session, "transcripts.import", Path(path).name, details=report.counts())
+        _audit(sessions, Path(path).name, report)
     return report
+
+
+def _audit(sessions: sessionmaker[Session], name: str, report: ImportReport) -> None:
+    """What was stored is logged, even after an error (unless the database is what failed)."""
+    try:
+        with sessions.begin() as session:
+            audit.record(session, "transcripts.import", name, details=report.counts())
+    except SQLAlchemyError:
+        log.warning("import of %s not audit-logged: database error", name, exc_info=True)
 
 
 # --- reading into batches --------------------------------------------------------------------

@@ -370,3 +370,29 @@ def test_sgd_turns_import_with_the_preset(app, cli, tmp_path):
     data = export_json(cli)["conversations"]
     assert data[0]["id"] == "1_00000" and data[0]["messages"][0]["role"] == "customer"
     assert data[0]["messages"][1]["role"] == "agent"
+
+
+def test_the_real_command_line(app, database_url, tmp_path):
+    """`flask --app server transcripts import` as an operator runs it: progress bar, summary,
+    exit codes; a bad file is one line on stderr, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DATABASE_URL": database_url, "EMPATHY_DEMO": "0"}
+
+    def flask(*args) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "server", "transcripts", *map(str, args)],
+            cwd=repo, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    done = flask("import", write(tmp_path / "in.json", EXPORT), "--processes", "2")
+    assert done.returncode == 0, done.stderr
+    assert "Importing" in done.stderr and "Imported 4 message(s)" in done.stdout
+    bad = flask("import", write(tmp_path / "bad.json", "[1, 2"))
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines()[-1].startswith("Error: bad.json: not valid JSON")
+    exported = flask("export", "--format", "csv")
+    assert exported.returncode == 0 and exported.stdout.count("\n") == 5
