@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import platform
 import random
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -81,10 +83,12 @@ def measure(db: Engine, names: dict[str, Any], repeat: int) -> list[tuple[str, f
 
 
 def run(kind: str, args: argparse.Namespace) -> tuple[dict[str, Any], list[tuple[str, float]]]:
-    drop = None
-    url = sqlite_url(None) if kind == "sqlite" else None
-    if url is None:
-        url, drop = postgres_database()
+    drop, folder = None, None
+    if kind == "sqlite":
+        folder = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
+        url = sqlite_url(str(folder))
+    else:
+        url, drop = postgres_database(None)
     db = make_engine(url)
     try:
         migrate(db)
@@ -105,6 +109,8 @@ def run(kind: str, args: argparse.Namespace) -> tuple[dict[str, Any], list[tuple
         db.dispose()
         if drop:
             drop()
+        if folder:
+            shutil.rmtree(folder)
 
 
 def main() -> None:

@@ -214,18 +214,17 @@ def waiting_times(session: Session, scope: Scope) -> Waits:
         .group_by(ordered.c.conversation_id, ordered.c.segment)
         .subquery()
     )
-    seconds = _seconds_between(session, segments.c.asked, segments.c.answered)
+    waits_q = (  # seconds from the first unanswered customer message to the answer (or None)
+        select(_seconds_between(session, segments.c.asked, segments.c.answered).label("s"))
+        .where(segments.c.asked.is_not(None))
+        .subquery()
+    )
     bucket = case(
-        (segments.c.answered.is_(None), -1),
-        *[(seconds < bound, i) for i, (bound, _) in enumerate(WAIT_BUCKETS) if bound],
+        (waits_q.c.s.is_(None), -1),
+        *[(waits_q.c.s < bound, i) for i, (bound, _) in enumerate(WAIT_BUCKETS) if bound],
         else_=len(WAIT_BUCKETS) - 1,
     )
-    counted = (
-        select(bucket, func.count())
-        .select_from(segments)
-        .where(segments.c.asked.is_not(None))
-        .group_by(bucket)
-    )
+    counted = select(bucket, func.count()).select_from(waits_q).group_by(bucket)
     waits = Waits([0] * len(WAIT_BUCKETS), 0)
     for index, count in session.execute(counted):
         if index == -1:
