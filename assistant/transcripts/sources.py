@@ -47,6 +47,8 @@ PRESETS: dict[str, dict[str, Any]] = {
             "text": "utterance",
         },
         "role_values": {"customer": ["USER"], "agent": ["SYSTEM"]},
+        # The file joins the test and dev splits, whose dialogue ids overlap (1,637 of them).
+        "runs_are_conversations": True,
     },
     # ABCD: a JSON list of {convo_id, scenario, original: [[speaker, text], ...]}.
     "abcd": {"format": "abcd"},
@@ -92,6 +94,7 @@ class Options:
     mapping: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_MAP))
     role_values: dict[str, list[str]] = field(default_factory=dict)  # our role -> their values
     delimiter: str | None = None
+    runs_are_conversations: bool = False  # see _grouped
 
 
 def options_for(
@@ -111,6 +114,7 @@ def options_for(
         mapping=merged,
         role_values=role_values or base.get("role_values", {}),
         delimiter=delimiter or base.get("delimiter"),
+        runs_are_conversations=base.get("runs_are_conversations", False),
     )
 
 
@@ -336,9 +340,14 @@ def _csv_rows(reader: csv.DictReader) -> Iterator[tuple[str, dict[str, Any] | No
 
 
 def _grouped(rows: Iterator[tuple[str, dict[str, Any] | None]], options: Options) -> Iterator[Item]:
-    """Consecutive rows with the same conversation id make one transcript (a conversation
-    whose rows come back later continues where it was: messages are stored by their ids)."""
+    """Consecutive rows with the same conversation id make one transcript. A conversation
+    whose rows come back later continues where it was (messages are keyed by their ids), unless
+    `options.runs_are_conversations`: then each run is a conversation of its own, the second
+    run of an id stored as "ID~2" (files joined from exports whose ids overlap, like sgd's
+    test and dev splits)."""
     current: Transcript | None = None
+    run_id: str | None = None  # the file's id of the current run of rows
+    runs: dict[str, int] = {}
     mapping = options.mapping
     counters: dict[str, int] = {}
     for where, row in rows:
@@ -349,20 +358,25 @@ def _grouped(rows: Iterator[tuple[str, dict[str, Any] | None]], options: Options
             yield Problem(where, row["__error__"])
             continue
         try:
-            external_id = _identifier(_field(row, mapping, "conversation"), "conversation id")
-            if current is None or external_id != current.external_id:
+            raw_id = _identifier(_field(row, mapping, "conversation"), "conversation id")
+            if current is None or raw_id != run_id:
                 if current is not None:
                     yield current
+                runs[raw_id] = runs.get(raw_id, 0) + 1
+                run_id, external_id = raw_id, raw_id
+                if options.runs_are_conversations and runs[raw_id] > 1:
+                    external_id = f"{raw_id}~{runs[raw_id]}"
                 current = Transcript(
                     external_id,
                     team=_optional_text(_field(row, mapping, "team"), "team"),
                     agent=_optional_text(_field(row, mapping, "agent"), "agent"),
                     started=_optional_time(_field(row, mapping, "started"), "started"),
                 )
-            counters[external_id] = counters.get(external_id, 0) + 1
+            key = current.external_id
+            counters[key] = counters.get(key, 0) + 1
             client_id = _field(row, mapping, "id")
             line = _line(
-                counters[external_id] if client_id in (None, "") else client_id,
+                counters[key] if client_id in (None, "") else client_id,
                 _field(row, mapping, "role"),
                 _field(row, mapping, "text"),
                 _field(row, mapping, "ts"),

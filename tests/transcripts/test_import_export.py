@@ -396,3 +396,31 @@ def test_the_real_command_line(app, database_url, tmp_path):
     assert bad.stderr.strip().splitlines()[-1].startswith("Error: bad.json: not valid JSON")
     exported = flask("export", "--format", "csv")
     assert exported.returncode == 0 and exported.stdout.count("\n") == 5
+
+
+def test_sgd_preset_keeps_overlapping_dialogue_ids_apart(app, cli, tmp_path):
+    """sgd's turns.tsv joins two splits whose dialogue ids overlap: with the preset a second run
+    of an id is a conversation of its own; with a plain mapping it continues the first."""
+    rows = [
+        ("d1", "0", "USER", "first split, hello"),
+        ("d1", "1", "SYSTEM", "hi there"),
+        ("d2", "0", "USER", "another"),
+        ("d1", "0", "USER", "second split, a different dialogue"),
+        ("d1", "1", "SYSTEM", "welcome"),
+    ]
+    text = "dialogue_id\tturn\tspeaker\tutterance\n" + "".join("\t".join(r) + "\n" for r in rows)
+    path = write(tmp_path / "turns.tsv", text)
+    result = cli("transcripts", "import", path, "--preset", "sgd", "--team", "preset")
+    assert result.exit_code == 0 and "Imported 5 message(s)" in result.stdout
+    data = export_json(cli, "--team", "preset")["conversations"]
+    assert [c["id"] for c in data] == ["d1", "d2", "d1~2"]
+    assert data[2]["messages"][0]["text"] == "second split, a different dialogue"
+    again = cli("transcripts", "import", path, "--preset", "sgd", "--team", "preset")
+    assert "Imported 0 message(s)" in again.stdout and "5 message(s) already stored" in again.stdout
+
+    plain = cli(
+        "transcripts", "import", path, "--team", "plain",
+        "--map", "conversation=dialogue_id,id=turn,role=speaker,text=utterance",
+        "--role-values", "customer=USER,agent=SYSTEM",
+    )  # fmt: skip
+    assert "Imported 3 message(s)" in plain.stdout and "2 message(s) already stored" in plain.stdout
