@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
 
 from .engine import LexiconError
 from .storage import accounts, audit, lexicon_store
-from .storage.models import ROLES, Team
+from .storage.models import ROLES, Team, User
 from .transcripts.cli import transcripts
 
 agents = AppGroup("agents", help="Agent accounts (they log in with tokens).")
@@ -61,6 +62,22 @@ def create_user(email: str, role: str, team: str | None, password: str) -> None:
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"User {email} created with role {role}.")
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.password_option()
+def set_password(email: str, password: str) -> None:
+    """Reset a user's password (asked for twice); recorded in the audit log, never the password."""
+    if len(password) < 8:
+        raise click.ClickException("use a password of at least 8 characters")
+    with _runtime().sessions.begin() as session:
+        user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+        if user is None:
+            raise click.ClickException(f"no user with e-mail {email}")
+        user.password_hash = generate_password_hash(password)
+        audit.record(session, "user.password-reset", user.email or email)
+    click.echo(f"Password of {email} changed.")
 
 
 @tokens.command("revoke")

@@ -94,6 +94,7 @@ def test_cli_actions_are_recorded_without_secrets(editor_app, tmp_path: Path) ->
         input=f"{PASSWORD}\n" * 2,
     )
     run("teams", "set-wait", "support", "90")
+    run("users", "set-password", "CLI.Trainer@example.test", input="a new password\n" * 2)
     run("tokens", "revoke", token)  # the whole token given: only its prefix is logged
     other = run("agents", "create", "Kim").strip().splitlines()[-1]
     run("tokens", "revoke", "--agent", "Kim")
@@ -103,6 +104,16 @@ def test_cli_actions_are_recorded_without_secrets(editor_app, tmp_path: Path) ->
     run("lexicons", "import", str(TEST_LEXICONS), "--replace-all")
     failed = cli.invoke(args=["tokens", "revoke", "ee_00000000_nothing"])
     assert failed.exit_code != 0  # nothing revoked: nothing recorded
+    nobody = cli.invoke(args=["users", "set-password", "nobody@x.test"], input="p4ssword!\n" * 2)
+    assert nobody.exit_code != 0 and "no user" in nobody.output
+
+    from werkzeug.security import check_password_hash
+
+    from assistant.storage.models import User
+
+    with editor_app.extensions["empathy"].sessions() as session:
+        user = session.scalar(select(User).where(User.email == "cli.trainer@example.test"))
+        assert check_password_hash(user.password_hash, "a new password")
 
     logged = events(editor_app)
     prefix = token.split("_")[1]
@@ -110,6 +121,7 @@ def test_cli_actions_are_recorded_without_secrets(editor_app, tmp_path: Path) ->
         ("cli", "agent.create", "Sam"),
         ("cli", "user.create", "cli.trainer@example.test"),
         ("cli", "team.set-wait", "support"),
+        ("cli", "user.password-reset", "cli.trainer@example.test"),
         ("cli", "token.revoke", f"token {prefix}"),
         ("cli", "agent.create", "Kim"),
         ("cli", "token.revoke", "agent Kim"),
@@ -118,9 +130,10 @@ def test_cli_actions_are_recorded_without_secrets(editor_app, tmp_path: Path) ->
     ]
     assert logged[0].details == {"team": "support", "token": prefix}
     assert logged[2].details == {"from": 60.0, "to": 90.0}
-    assert logged[5].details == {"count": 1}
+    assert logged[3].details is None
+    assert logged[6].details == {"count": 1}
     everything = repr([(e.target, e.details) for e in logged])
-    for leaked in (secret, token, other, other.split("_", 2)[2], PASSWORD):
+    for leaked in (secret, token, other, other.split("_", 2)[2], PASSWORD, "a new password"):
         assert leaked not in everything
 
 
