@@ -103,10 +103,11 @@ def teams():
 @admins_only
 def audit_log():
     """Administrative actions, newest first, AUDIT_PAGE to a page."""
-    page = request.args.get("page", 1, type=int) or 1
-    page = max(page, 1)
     with _db()() as session:
         total = session.scalar(select(func.count(AuditEvent.id))) or 0
+        pages = max(1, -(-total // AUDIT_PAGE))
+        # Clamped: a huge ?page= would overflow the database's OFFSET instead of showing nothing.
+        page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
         events = list(
             session.scalars(
                 select(AuditEvent)
@@ -116,7 +117,6 @@ def audit_log():
             )
         )
         rows = [(e.created_at, e.actor, e.action, e.target, _describe(e.details)) for e in events]
-    pages = max(1, -(-total // AUDIT_PAGE))
     return render_template("editor/audit.html", rows=rows, page=page, pages=pages, total=total)
 
 
