@@ -109,3 +109,29 @@ def test_every_state_changing_route_refuses_a_request_without_the_csrf_token(
         body = response.get_data(as_text=True)
         assert response.status_code == 400 and "CSRF" in body, (method, url, response.status)
     assert {"admin.users", "editor.new_rule", "auth.login"} <= set(checked)
+
+
+HOSTILE_QUERY = {
+    "page": "9" * 30,
+    "q": "<script>x</script>%",
+    "sort": "zzz",
+    "team": "\x00",
+    "rule": "' OR 1=1 --",
+    "days": "-1e309",
+    "agent": "9" * 30,
+    "question": "NaN",
+}
+
+
+@ONE_DATABASE
+def test_hostile_query_strings_never_make_a_page_fail(editor_app, browser_for) -> None:
+    """Every GET page with absurd query parameters answers (a page, a 4xx), never a 500."""
+    admin = browser_for("admin")
+    failed = []
+    for endpoint, _, url in routes(editor_app, {"GET"}):
+        if endpoint in ("live.websocket", "auth.logout"):
+            continue
+        response = admin.get(url, query_string=HOSTILE_QUERY)
+        if response.status_code >= 500:
+            failed.append(f"{url}: {response.status_code}")
+    assert failed == []
