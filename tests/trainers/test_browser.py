@@ -168,6 +168,8 @@ def test_trainer_filters_replays_notes_and_keeps_an_example(chromium: Any, serve
     box = trainer.locator(f"#m{reply.id}")
     box.get_by_text("Add a coaching note").click()
     box.get_by_label("Note for the agent").fill("Dropping “calm down” was the right call.")
+    box.get_by_label("Note for the agent").press("ArrowLeft")  # typing never drives the replay
+    expect(status).to_have_attribute("data-shown", "4")
     box.get_by_role("button", name="Save note").click()
     expect(trainer.locator(f"#m{reply.id} .note")).to_contain_text("the right call")
 
