@@ -14,6 +14,8 @@ library's reader thread is a greenlet.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import time
 from collections import deque
 from typing import Any
@@ -40,6 +42,10 @@ class AgentSocket(Server):
         """Accept the upgrade the way the library does, minus permessage-deflate. (Runs in the
         library's constructor, before its reader thread starts.)"""
         self.input_buffer = _StampedBuffer()
+        # Frames are small and each is awaited by someone: never hold one back for Nagle's
+        # algorithm (a nudge sent right after an ack would wait for the client's delayed ACK).
+        with contextlib.suppress(OSError, AttributeError):
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         request = b"GET / HTTP/1.1\r\n"
         for key, value in self.environ.items():
             if key.startswith("HTTP_"):
