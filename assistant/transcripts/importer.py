@@ -316,15 +316,27 @@ class _Store:
             counts.continued += int(existed and new > 0)
         if not rows:
             return
-        insert_messages = insert(Message).returning(Message.id, sort_by_parameter_order=True)
-        message_ids = session.scalars(insert_messages, rows).all()
+        # Plain executemany, no RETURNING (SQLite would insert row by row to keep the order):
+        # only the few messages with findings need their ids, read back by key.
+        session.execute(insert(Message.__table__), rows)  # Core: no per-row ORM work
+        flagged = [(row, found) for row, found in zip(rows, found, strict=True) if found]
+        if not flagged:
+            return
+        keys = {(row["conversation_id"], row["client_id"]) for row, _ in flagged}
+        ids = {
+            (conversation_id, client_id): message_id
+            for message_id, conversation_id, client_id in session.execute(
+                select(Message.id, Message.conversation_id, Message.client_id).where(
+                    tuple_(Message.conversation_id, Message.client_id).in_(keys)
+                )
+            )
+        }
         finding_rows = [
-            fit(MessageFinding, message_id=message_id, **finding)
-            for message_id, findings in zip(message_ids, found, strict=True)
-            for finding in findings
+            fit(MessageFinding, message_id=ids[(row["conversation_id"], row["client_id"])], **f)
+            for row, findings in flagged
+            for f in findings
         ]
-        if finding_rows:
-            session.execute(insert(MessageFinding), finding_rows)
+        session.execute(insert(MessageFinding.__table__), finding_rows)
         counts.findings += len(finding_rows)
 
     def _conversations(
@@ -351,12 +363,14 @@ class _Store:
             if key not in found and key not in rows:
                 rows[key] = self._conversation_row(session, key, item.transcript)
         if rows:
-            insert_conversations = insert(Conversation).returning(
-                Conversation.id, sort_by_parameter_order=True
-            )
-            ids = session.scalars(insert_conversations, list(rows.values())).all()
-            for (key, row), conversation_id in zip(rows.items(), ids, strict=True):
-                found[key] = (conversation_id, row["created_at"], False)
+            session.execute(insert(Conversation.__table__), list(rows.values()))
+            for team_id, external_id, conversation_id in session.execute(
+                select(Conversation.team_id, Conversation.external_id, Conversation.id).where(
+                    tuple_(Conversation.team_id, Conversation.external_id).in_(set(rows))
+                )
+            ):
+                key = (team_id, external_id)
+                found[key] = (conversation_id, rows[key]["created_at"], False)
             counts.conversations += len(rows)
         return found
 
