@@ -11,6 +11,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
+from assistant.storage import audit
+
 from .export import Selection, conversations, write_csv, write_json
 from .importer import run_import
 from .purge import purge
@@ -49,13 +51,19 @@ def export_command(
     output: str | None,
 ) -> None:
     """Write conversations (redacted, as stored) as JSON or CSV, to FILE or stdout."""
-    items = conversations(_runtime().sessions, Selection(since, conversation, team))
+    sessions = _runtime().sessions
+    items = conversations(sessions, Selection(since, conversation, team))
     write = write_json if fmt == "json" else write_csv
     if output is None:
         count = write(items, sys.stdout)
     else:
         with open(output, "w", encoding="utf-8", newline="") as out:
             count = write(items, out)
+    # Transcripts leaving the server is worth a line in the audit log (what, not which texts).
+    with sessions.begin() as session:
+        details = {"conversations": count, "format": fmt, "team": team}
+        details["since"] = since.isoformat() if since else None
+        audit.record(session, "transcripts.export", details=details)
     click.echo(f"Exported {count} conversation(s).", err=True)
 
 

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 
 from assistant.storage.models import Conversation, Message, Team, User
 
+from .importer import safe_external_id
+
 PAGE = 200  # conversations read per query
 CSV_COLUMNS = (
     "conversation_id",
@@ -75,7 +77,9 @@ def _page(session: Session, selection: Selection, after: int) -> list[dict]:
     if selection.since is not None:
         query = query.where(Conversation.created_at >= selection.since)
     if selection.conversations:
-        query = query.where(Conversation.external_id.in_(selection.conversations))
+        # An id that held personal data was stored hashed (as the live server does): match both.
+        wanted = {*selection.conversations, *map(safe_external_id, selection.conversations)}
+        query = query.where(Conversation.external_id.in_(wanted))
     if selection.team:
         query = query.where(Team.name == selection.team)
     rows = session.execute(query).all()

@@ -214,6 +214,9 @@ def test_personal_data_is_redacted_before_it_is_stored(app, cli, tmp_path):
     everything = "\n".join(stored)
     assert "[card]" in everything and "[email]" in everything
     assert CARD not in everything and EMAIL not in everything and "4111" not in everything
+    # The operator can still ask for it by the id they know.
+    (found,) = export_json(cli, "--conversation", EMAIL)["conversations"]
+    assert found["id"].startswith("h:") and EMAIL not in json.dumps(found)
 
 
 def test_reimport_stores_nothing_twice_and_continues_a_longer_file(app, cli, tmp_path):
@@ -232,7 +235,7 @@ def test_reimport_stores_nothing_twice_and_continues_a_longer_file(app, cli, tmp
     assert count(app, Message) == before[1] + 1 and count(app, Conversation) == before[0]
 
 
-def test_import_is_audited_with_counts_only(app, cli, tmp_path):
+def test_import_and_export_are_audited_with_counts_only(app, cli, tmp_path):
     cli("transcripts", "import", write(tmp_path / "in.json", EXPORT))
     with app.extensions["empathy"].sessions() as session:
         event = session.scalars(
@@ -241,6 +244,12 @@ def test_import_is_audited_with_counts_only(app, cli, tmp_path):
     assert event.actor == "cli" and event.target == "in.json"
     assert event.details["messages"] == 4 and event.details["conversations"] == 2
     assert all(isinstance(value, int) for value in event.details.values())
+    export_json(cli, "--team", "support")
+    with app.extensions["empathy"].sessions() as session:
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "transcripts.export")
+        ).one()
+    assert event.details == {"conversations": 1, "format": "json", "team": "support", "since": None}
 
 
 def test_two_processes_find_the_same_as_one(app, cli, tmp_path):
