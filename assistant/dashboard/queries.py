@@ -23,6 +23,7 @@ OTHER = "other rules"
 # Customer waiting time buckets (upper bounds in seconds; the last one is open-ended).
 WAIT_BUCKETS = ((15, "< 15 s"), (30, "15–30 s"), (60, "30–60 s"), (120, "1–2 min"))
 WAIT_BUCKETS += ((300, "2–5 min"), (600, "5–10 min"), (None, "≥ 10 min"))
+WAIT_SAMPLE = 10_000  # conversations whose waiting times are counted, at most (then sampled)
 CHANGE_DAYS = 14  # before/after window on each side of a rule's last revision
 
 
@@ -168,6 +169,8 @@ def feedback_rates(session: Session, scope: Scope) -> Rates:
 class Waits:
     counts: list[int]  # one per WAIT_BUCKETS entry
     unanswered: int  # customers still waiting (no agent message after theirs in the range)
+    conversations: int = 0  # conversations started in the range
+    every: int = 1  # 1: all of them; n: a sample of one conversation in n (by id)
 
     @property
     def labels(self) -> list[str]:
@@ -177,7 +180,7 @@ class Waits:
         return sum(self.counts)
 
 
-def waiting_times(session: Session, scope: Scope) -> Waits:
+def waiting_times(session: Session, scope: Scope, sample: int = WAIT_SAMPLE) -> Waits:
     """Time from a customer's message to the next agent message: from the first of the
     customer's unanswered messages (as the live waiting nudge counts it), per answer, in the
     conversations started in the range (found through the index on their start, rather than a
@@ -185,7 +188,17 @@ def waiting_times(session: Session, scope: Scope) -> Waits:
 
     Worked out in the database (window functions: SQLite 3.25+, PostgreSQL): a conversation's
     messages are cut into segments at each agent message; a segment's first customer message and
-    its agent message are one wait."""
+    its agent message are one wait. Past `sample` conversations, a systematic sample (one in n,
+    by id) keeps the page quick: the chart is about the shape of the distribution."""
+    started = [Conversation.created_at >= scope.since, Conversation.created_at < scope.until]
+    if scope.team_id is not None:
+        started.append(Conversation.team_id == scope.team_id)
+    if scope.agent_id is not None:
+        started.append(Conversation.agent_id == scope.agent_id)
+    total = session.scalar(select(func.count(Conversation.id)).where(*started)) or 0
+    every = -(-total // sample) if total > sample else 1
+    if every > 1:
+        started.append(Conversation.id % every == 0)
     is_agent = case((Message.author == "agent", 1), else_=0)
     agents_through = func.sum(is_agent).over(
         partition_by=Message.conversation_id,
@@ -200,12 +213,8 @@ def waiting_times(session: Session, scope: Scope) -> Waits:
             (agents_through - is_agent).label("segment"),  # agent messages before this one
         )
         .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Conversation.created_at >= scope.since, Conversation.created_at < scope.until)
+        .where(*started)
     )
-    if scope.team_id is not None:
-        query = query.where(Conversation.team_id == scope.team_id)
-    if scope.agent_id is not None:
-        query = query.where(Conversation.agent_id == scope.agent_id)
     ordered = query.subquery()
     first_customer = func.min(case((ordered.c.author == "customer", ordered.c.sent_at)))
     answer = func.min(case((ordered.c.author == "agent", ordered.c.sent_at)))
@@ -225,7 +234,7 @@ def waiting_times(session: Session, scope: Scope) -> Waits:
         else_=len(WAIT_BUCKETS) - 1,
     )
     counted = select(bucket, func.count()).select_from(waits_q).group_by(bucket)
-    waits = Waits([0] * len(WAIT_BUCKETS), 0)
+    waits = Waits([0] * len(WAIT_BUCKETS), 0, total, every)
     for index, count in session.execute(counted):
         if index == -1:
             waits.unanswered = count

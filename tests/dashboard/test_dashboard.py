@@ -259,3 +259,30 @@ def test_rules_beyond_the_top_eight_are_summed(editor_app, signed_in):
     assert series == ["r-calm", *(f"x{n}" for n in range(7)), "other rules"]
     # other: x7 (3) + x8 (1) + r-sorry (1 + 1)
     assert values(by_rule, "other rules") == {"wk 2026-03-02": "5", "wk 2026-03-09": "1"}
+
+
+def test_waiting_times_sample_one_conversation_in_n_past_the_limit(editor_app, seeded):
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from assistant.dashboard import queries
+    from assistant.storage.models import Conversation
+
+    runtime = editor_app.extensions["empathy"]
+    every_team = queries.Scope(date(2026, 3, 2), date(2026, 3, 10))
+    with runtime.sessions() as session:
+        ids = dict(session.execute(select(Conversation.external_id, Conversation.id)).all())
+        full = queries.waiting_times(session, every_team)
+        sampled = queries.waiting_times(session, every_team, sample=2)
+    # c1: 40 s and 120 s (and unanswered), c2: 5 s, c3: 700 s, c4: no messages.
+    assert (full.every, full.conversations, full.unanswered) == (1, 4, 1)
+    assert full.counts == [1, 0, 1, 0, 1, 0, 1]
+    assert (sampled.every, sampled.conversations) == (2, 4)
+    kept = {name for name, cid in ids.items() if cid % 2 == 0}
+    expected = [0] * 7
+    for name, buckets in {"c1": (2, 4), "c2": (0,), "c3": (6,)}.items():
+        for bucket in buckets if name in kept else ():
+            expected[bucket] += 1
+    assert sampled.counts == expected
+    assert sampled.unanswered == (1 if "c1" in kept else 0)
