@@ -8,8 +8,9 @@ default lexicons, then `run_import` -- what `flask --app server transcripts impo
 runs, minus the progress bar -- over the first N turns, each in a fresh process (as a CLI run
 is), timed from the call to its return: reading, redacting, analysing (engine build and worker
 start included), storing, committing.
-Also times the analysis alone (redact + engine, one process, no database) for scale. Prints a
-Markdown table for docs/benchmarks.md.
+CPU s: CPU time of the importing process and its workers together (what the import costs,
+whatever else the machine is doing). Also times the analysis alone (redact + engine, one
+process, no database) for scale. Prints a Markdown table for docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import secrets
 import socket
 import subprocess
@@ -83,14 +85,16 @@ def one(database: str, processes: int, path: Path, folder: Path) -> None:
     try:
         runtime = app.extensions["empathy"]
         options = options_for("sgd", None, None, None)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = run_import(path, options, runtime.sessions, processes=processes)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the pool's, reaped at its end
     finally:
         app.extensions["empathy"].stop()
         if name:
             pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    print(json.dumps({"seconds": elapsed, **report.counts()}))
+    cpu_all = cpu + workers.ru_utime + workers.ru_stime
+    print(json.dumps({"seconds": elapsed, "cpu": cpu_all, **report.counts()}))
 
 
 def analysis_only(path: Path) -> float:
@@ -131,18 +135,18 @@ def main() -> None:
               f"{os.cpu_count()} cores, Python {platform.python_version()}, "
               f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
         print(f"\nanalysis alone (redact + engine, 1 process): {analysis_only(path):,.0f} msg/s\n")
-        print("| database | processes | messages | findings | seconds | messages/s |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        print("| database | processes | messages | findings | seconds | messages/s | CPU s |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for database in args.databases.split(","):
             if database == "postgresql" and not postgres_up():
-                print(f"| {database} | – | skipped: not reachable on 127.0.0.1:5432 | | | |")
+                print(f"| {database} | – | skipped: not reachable on 127.0.0.1:5432 | | | | |")
                 continue
             for processes in (int(p) for p in args.processes.split(",")):
                 result = run_one(database, processes, path, folder)
                 messages, seconds = result["messages"], result["seconds"]
                 print(
                     f"| {database} | {processes} | {messages:,} | {result['findings']:,} | "
-                    f"{seconds:.1f} | **{messages / seconds:,.0f}** |",
+                    f"{seconds:.1f} | **{messages / seconds:,.0f}** | {result['cpu']:.1f} |",
                     flush=True,
                 )
         print(f"\nload after: {os.getloadavg()[0]:.1f}")
