@@ -427,7 +427,7 @@ def _role(value: Any, options: Options) -> str:
 def _identifier(value: Any, name: str, limit: int = MAX_ID_CHARS) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError(f"{name} is missing" if value is None else f"{name} must be a string")
-    text = str(value).strip()
+    text = _no_nul(str(value)).strip()
     if not text:
         raise ValueError(f"{name} is empty")
     if len(text) > limit:
@@ -436,11 +436,17 @@ def _identifier(value: Any, name: str, limit: int = MAX_ID_CHARS) -> str:
 
 
 def _optional_text(value: Any, name: str) -> str | None:
+    """A name (team: cut to its column's 100 characters; agent: 200)."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a string")
-    return value.strip()[:200] or None
+    return _no_nul(value).strip()[: 100 if name == "team" else 200] or None
+
+
+def _no_nul(text: str) -> str:
+    # PostgreSQL refuses NUL in text; an id must compare equal to what was stored next time.
+    return text.replace("\x00", "\ufffd")
 
 
 def _optional_time(value: Any, name: str) -> datetime | None:

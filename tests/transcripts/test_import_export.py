@@ -433,3 +433,34 @@ def test_sgd_preset_keeps_overlapping_dialogue_ids_apart(app, cli, tmp_path):
         "--role-values", "customer=USER,agent=SYSTEM",
     )  # fmt: skip
     assert "Imported 3 message(s)" in plain.stdout and "2 message(s) already stored" in plain.stdout
+
+
+def test_awkward_values_store_on_every_database(app, cli, tmp_path):
+    """NUL characters (PostgreSQL refuses them in text), the longest ids allowed, far-off and
+    offset times, markup: stored, and a second import finds every one of them stored."""
+    long_id = "c" * 200
+    data = {
+        "conversations": [
+            {
+                "id": "nul\x00id",
+                "team": "te\x00am" + "x" * 150,
+                "agent": "ag\x00ent",
+                "messages": [
+                    {"id": "m\x00", "role": "customer", "text": "a\x00b <script>x</script>"},
+                    {"id": "m" * 100, "role": "agent", "text": "ok", "ts": "0001-01-01T00:00"},
+                    {"id": 3, "role": "AGENT", "text": "", "ts": "9999-12-31T23:59:59+01:00"},
+                ],
+            },
+            {"id": long_id, "messages": [{"role": "customer", "text": "é" * 5000}]},
+        ]
+    }
+    path = write(tmp_path / "odd.json", data)
+    result = cli("transcripts", "import", path)
+    assert result.exit_code == 0, result.output
+    assert "Imported 4 message(s)" in result.stdout
+    again = cli("transcripts", "import", path)
+    assert again.exit_code == 0 and "4 message(s) already stored" in again.stdout
+    exported = export_json(cli)["conversations"]
+    assert [c["id"] for c in exported] == ["nul\ufffdid", long_id]
+    assert exported[0]["team"] == "te\ufffdam" + "x" * 95  # the column's 100 characters
+    assert exported[0]["messages"][0]["text"] == "a\ufffdb <script>x</script>"
