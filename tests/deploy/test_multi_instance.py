@@ -179,8 +179,10 @@ def test_a_lexicon_edit_is_live_on_every_instance_within_2_seconds(
         print(f"new rule live after (s): {live_after}")  # shown with pytest -s
         assert len(live_after) == len(agents), f"new rule live only on {live_after}"
         assert max(live_after.values()) <= LIVE_WITHIN, live_after
-        for agent in agents:  # and each agent is told the lexicon changed
-            agent.expect(lambda f: f["type"] == "lexicon", timeout=3)
+        for agent in agents:  # and each agent is told the lexicon changed (often while it
+            # was still drafting: the frame is pushed the moment the new rules are in)
+            if not any(f["type"] == "lexicon" for f in agent.frames):
+                agent.expect(lambda f: f["type"] == "lexicon", timeout=3)
     finally:
         for agent in agents:
             agent.close()
