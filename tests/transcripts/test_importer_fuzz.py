@@ -7,6 +7,7 @@ it stores holds no card number or e-mail address it was given."""
 from __future__ import annotations
 
 import json
+import os
 import string
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from assistant.transcripts.sources import SourceError, options_for
 
 from .conftest import make_app
 
-EXAMPLES = 100
+# A longer bounded run: EMPATHY_FUZZ_EXAMPLES=3000 (figures in docs/benchmarks.md, Fuzzing).
+EXAMPLES = int(os.environ.get("EMPATHY_FUZZ_EXAMPLES", "100"))
 
 scalars = (
     st.none()
@@ -124,7 +126,9 @@ def test_any_csv_imports_or_fails_cleanly(fuzz_app, text):
     _nothing_personal_stored(app)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=max(20, EXAMPLES // 5), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(raw=st.binary(max_size=200))
 def test_any_bytes_import_or_fail_cleanly(fuzz_app, raw):
     app, folder = fuzz_app
