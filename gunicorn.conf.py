@@ -1,15 +1,17 @@
 """Production server: `gunicorn -c gunicorn.conf.py server:app` (docs/server.md, docs/deploy.md).
 
-gevent workers: every open websocket is two greenlets (the library's reader and our handler) in
-one event loop per worker, instead of two OS threads fighting for the GIL. Measured with
-bench/load (docs/benchmarks.md): 1,000 agents on 2 cores with drafts answered in milliseconds,
-where 2 gthread workers with 600 threads each stalled for seconds.
-`EMPATHY_WORKER_CLASS=gthread` brings back the thread-per-websocket server.
+gthread workers: every open websocket holds a thread of the worker (plus the websocket library's
+reader thread) for its whole life. Measured with bench/load on this project's 2-core machine,
+which is shared with other work (docs/benchmarks.md, "Load"): 2 workers × 600 threads answered
+1,000 agents with 0 lost drafts and every message acked, where gevent workers (one OS thread
+each, so a small share of a busy machine's CPU) fell seconds behind.
+`EMPATHY_WORKER_CLASS=gevent` runs gevent workers instead (a greenlet per websocket; ~80 KiB per
+connection instead of ~140); they need a machine of their own.
 """
 
 import os
 
-worker_class = os.environ.get("EMPATHY_WORKER_CLASS", "gevent")
+worker_class = os.environ.get("EMPATHY_WORKER_CLASS", "gthread")
 
 if worker_class == "gevent":
     # Patch before anything below imports threading, socket or psycopg: psycopg picks its way
@@ -25,11 +27,11 @@ from assistant.config import load_settings  # noqa: E402 (after the patch, on pu
 bind = os.environ.get("EMPATHY_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 if worker_class == "gevent":
-    # Open websockets per worker. A connection costs ~100 KiB; the cap only stops one worker
+    # Open websockets per worker. A connection costs ~80 KiB; the cap only stops one worker
     # from taking far more than its share (gunicorn's workers do not share out connections).
     worker_connections = int(os.environ.get("EMPATHY_WORKER_CONNECTIONS", "2000"))
 else:
-    threads = int(os.environ.get("EMPATHY_THREADS", "300"))  # = open websockets per worker
+    threads = int(os.environ.get("EMPATHY_THREADS", "600"))  # = open websockets per worker
     # gthread accepts up to worker_connections sockets but serves only `threads` of them: more
     # would sit connected and unanswered (bench/load measured it): accept no more than served.
     worker_connections = threads
