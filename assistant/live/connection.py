@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from simple_websocket import ConnectionClosed
 from sqlalchemy import Select, select
 from wsproto.events import TextMessage
+from wsproto.utilities import LocalProtocolError
 
 from assistant.engine import QUESTIONS, Context, Engine, Finding
 from assistant.storage.accounts import AgentIdentity, hash_token
@@ -201,7 +202,9 @@ class AgentConnection:
             data = self.ws.ws.send(TextMessage(json.dumps(frame, ensure_ascii=False)))
             _sendall(self.ws.sock, data, self.settings["EMPATHY_SEND_TIMEOUT"])
             return True
-        except (ConnectionClosed, OSError) as error:
+        except (ConnectionClosed, OSError, LocalProtocolError) as error:
+            # LocalProtocolError: the client's close arrived (on the reader thread) between the
+            # check above and the send; the connection is closing, not broken.
             if isinstance(error, (BlockingIOError, TimeoutError)):
                 log.warning("client stopped reading; closing its connection")
                 _abort(self.ws.sock)

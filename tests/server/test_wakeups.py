@@ -4,6 +4,7 @@ when they arrived, so a backlog after a stall is not mistaken for a burst."""
 
 from __future__ import annotations
 
+import socket
 import time
 
 from assistant.live.connection import OPEN, AgentConnection
@@ -85,3 +86,28 @@ def test_the_token_sweep_closes_only_the_revoked_connections(start_server, datab
         assert goes.expect("error", timeout=10)["code"] == "bad-token"
         assert stays.draft("d1", "calm down")["items"]
         assert stays.customer("m1", "still there?")["duplicate"] is False
+
+
+def test_a_send_racing_the_clients_close_ends_the_connection_quietly(server):
+    """The client's close can reach the protocol state (on the reader thread) between the
+    connection's liveness check and its send: that is a closing connection, not a crash."""
+    from wsproto.events import CloseConnection
+
+    from assistant.live.websocket import AgentSocket
+
+    ours, theirs = socket.socketpair()
+    environ = {
+        "werkzeug.socket": ours, "HTTP_HOST": "localhost", "HTTP_UPGRADE": "websocket",
+        "HTTP_CONNECTION": "Upgrade", "HTTP_SEC_WEBSOCKET_VERSION": "13",
+        "HTTP_SEC_WEBSOCKET_KEY": "dGhlIHNhbXBsZSBub25jZQ==",
+    }  # fmt: skip
+    try:
+        ws = AgentSocket(environ)
+        connection = AgentConnection(ws, server.runtime, origin_ok=True)
+        ws.ws.send(CloseConnection(code=1000))  # the protocol is closing, `connected` not yet
+        assert ws.connected
+        assert connection.send({"type": "pong"}) is False
+        assert connection.closed
+    finally:
+        theirs.close()
+        ours.close()
