@@ -24,6 +24,7 @@ from sqlalchemy import (
     func,
     literal_column,
 )
+from sqlalchemy.dialects import postgresql  # noqa: F401  (typed to_tsvector, before use below)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ROLES = ("agent", "lead", "trainer", "admin")
