@@ -5,8 +5,8 @@ reader thread) for its whole life. Measured with bench/load on this project's 2-
 which is shared with other work (docs/benchmarks.md, "Load"): 2 workers × 600 threads answered
 1,000 agents with 0 lost drafts and every message acked, where gevent workers (one OS thread
 each, so a small share of a busy machine's CPU) fell seconds behind.
-`EMPATHY_WORKER_CLASS=gevent` runs gevent workers instead (a greenlet per websocket; ~80 KiB per
-connection instead of ~140); they need a machine of their own.
+`EMPATHY_WORKER_CLASS=gevent` runs gevent workers instead (a greenlet per websocket; ~52 KiB per
+connection instead of ~140; better up to ~750 agents on a machine of its own, worse at 1,000).
 """
 
 import os
@@ -27,7 +27,7 @@ from assistant.config import load_settings  # noqa: E402 (after the patch, on pu
 bind = os.environ.get("EMPATHY_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 if worker_class == "gevent":
-    # Open websockets per worker. A connection costs ~80 KiB; the cap only stops one worker
+    # Open websockets per worker. A connection costs ~52 KiB; the cap only stops one worker
     # from taking far more than its share (gunicorn's workers do not share out connections).
     worker_connections = int(os.environ.get("EMPATHY_WORKER_CONNECTIONS", "2000"))
 else:
