@@ -281,7 +281,7 @@ class _Store:
             return
 
     def _save_batch(self, session: Session, analysed: list[Analysed], counts: ImportReport) -> None:
-        """A few statements per batch (bulk inserts with RETURNING), not a few per message."""
+        """A few statements per batch (Core executemany), not a few per message."""
         keys = [
             (self._team_id(session, a.transcript.team), a.transcript.external_id) for a in analysed
         ]
@@ -319,15 +319,15 @@ class _Store:
         # Plain executemany, no RETURNING (SQLite would insert row by row to keep the order):
         # only the few messages with findings need their ids, read back by key.
         session.execute(insert(Message.__table__), rows)  # Core: no per-row ORM work
-        flagged = [(row, found) for row, found in zip(rows, found, strict=True) if found]
+        flagged = [(row, its) for row, its in zip(rows, found, strict=True) if its]
         if not flagged:
             return
-        keys = {(row["conversation_id"], row["client_id"]) for row, _ in flagged}
+        wanted = {(row["conversation_id"], row["client_id"]) for row, _ in flagged}
         ids = {
             (conversation_id, client_id): message_id
             for message_id, conversation_id, client_id in session.execute(
                 select(Message.id, Message.conversation_id, Message.client_id).where(
-                    tuple_(Message.conversation_id, Message.client_id).in_(keys)
+                    tuple_(Message.conversation_id, Message.client_id).in_(wanted)
                 )
             )
         }
