@@ -2,9 +2,9 @@
 
 gthread workers: every open websocket holds a thread of the worker (plus the websocket library's
 reader thread) for its whole life. Measured with bench/load on this project's 2-core machine,
-which is shared with other work (docs/benchmarks.md, "Load"): 2 workers × 600 threads answered
-1,000 agents with 0 lost drafts and every message acked, where gevent workers (one OS thread
-each, so a small share of a busy machine's CPU) fell seconds behind.
+which is shared with other work (docs/benchmarks.md, "Load"): gthread workers answered 1,000
+agents with 0 lost drafts and every message acked, where gevent workers (one OS thread each, so
+a small share of a busy machine's CPU) fell seconds behind.
 `EMPATHY_WORKER_CLASS=gevent` runs gevent workers instead (a greenlet per websocket; ~52 KiB per
 connection instead of ~140; better up to ~750 agents on a machine of its own, worse at 1,000).
 """
@@ -25,13 +25,15 @@ if worker_class == "gevent":
 from assistant.config import load_settings  # noqa: E402 (after the patch, on purpose)
 
 bind = os.environ.get("EMPATHY_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Three gthread workers on 2 cores: the GIL is per process, and 1,000 agents as 3 × ~333 (each
+# two threads) waited far less for it than as 2 × 500 (p99 52 against 158 ms, bench/load).
+workers = int(os.environ.get("WEB_CONCURRENCY", "3" if worker_class == "gthread" else "2"))
 if worker_class == "gevent":
     # Open websockets per worker. A connection costs ~52 KiB; the cap only stops one worker
     # from taking far more than its share (gunicorn's workers do not share out connections).
     worker_connections = int(os.environ.get("EMPATHY_WORKER_CONNECTIONS", "2000"))
 else:
-    threads = int(os.environ.get("EMPATHY_THREADS", "600"))  # = open websockets per worker
+    threads = int(os.environ.get("EMPATHY_THREADS", "400"))  # = open websockets per worker
     # gthread accepts up to worker_connections sockets but serves only `threads` of them: more
     # would sit connected and unanswered (bench/load measured it): accept no more than served.
     worker_connections = threads
