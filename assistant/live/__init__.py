@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from flask import Blueprint, Response, current_app, request
+import flask_sock
+from flask import Blueprint, current_app, request
+from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
 from .connection import AgentConnection
@@ -15,32 +17,17 @@ from .websocket import AgentSocket
 log = logging.getLogger(__name__)
 
 live = Blueprint("live", __name__)
+sock = Sock()
+
+# flask-sock (pinned 0.7.0) builds each connection's socket by this name; ours is
+# simple-websocket's server without permessage-deflate, with arrival times and wake()
+# (websocket.py says why). tests/server/test_wakeups.py fails if the seam stops holding.
+flask_sock.Server = AgentSocket
 
 
-@live.route("/ws", websocket=True)
-def websocket() -> Response:
-    """flask-sock's route, with our socket class (no compression, arrival times, wake)."""
-    ws = AgentSocket(request.environ, **current_app.config.get("SOCK_SERVER_OPTIONS", {}))
-    with contextlib.suppress(ConnectionClosed):
-        serve_agent(ws)
-    with contextlib.suppress(Exception):
-        ws.close()
-    return _SocketDone(mode=ws.mode)
-
-
-class _SocketDone(Response):
-    """The websocket already wrote everything: tell the WSGI server not to answer again."""
-
-    def __init__(self, mode: str) -> None:
-        super().__init__()
-        self.mode = mode
-
-    def __call__(self, environ, start_response):
-        if self.mode == "gunicorn":  # gunicorn's workers take this to mean "socket handled"
-            raise StopIteration()
-        if self.mode == "werkzeug":
-            return super().__call__(environ, start_response)
-        return []
+@sock.route("/ws", bp=live)
+def websocket(ws: AgentSocket) -> None:
+    serve_agent(ws)
 
 
 def serve_agent(ws: AgentSocket) -> None:

@@ -111,3 +111,25 @@ def test_a_send_racing_the_clients_close_ends_the_connection_quietly(server):
     finally:
         theirs.close()
         ours.close()
+
+
+def test_the_websocket_declines_compression_even_when_the_browser_offers_it(server):
+    """Browsers always offer permessage-deflate; /ws (flask-sock with our socket class) must
+    answer the upgrade without it. Would fail if flask-sock stopped using AgentSocket."""
+    host, port = server.ws_url.split("//", 1)[1].split("/", 1)[0].split(":")
+    request = (
+        f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(request.encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = raw.recv(4096)
+            assert chunk, f"connection closed during the handshake: {answer!r}"
+            answer += chunk
+    head = answer.split(b"\r\n\r\n", 1)[0].decode().lower()
+    assert head.startswith("http/1.1 101")
+    assert "sec-websocket-extensions" not in head
