@@ -4,7 +4,8 @@ JSON: {"conversations": [{"id", "agent", "team", "started", "messages": [{"id", 
 "ts", "findings": [{"rule", "question", "severity", "start", "end", "text"}]}]}]}, one
 conversation per line. `id` is the client's conversation id (from hello) and the message's
 client id; times are ISO 8601 in UTC. CSV: one row per message, with its conversation's columns
-and the findings as JSON text. Texts are as stored: redacted.
+and the findings as JSON text; a cell a spreadsheet would run as a formula (= + - @ tab CR
+first) starts with a `'` (the importer takes it off again). Texts are as stored: redacted.
 """
 
 from __future__ import annotations
@@ -22,19 +23,10 @@ from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 from assistant.storage.models import Conversation, Message, Team, User
 
 from .importer import safe_external_id
+from .sources import EXPORT_COLUMNS, guard_cell
 
 PAGE = 200  # conversations read per query
-CSV_COLUMNS = (
-    "conversation_id",
-    "agent",
-    "team",
-    "started",
-    "message_id",
-    "role",
-    "text",
-    "ts",
-    "findings",
-)
+CSV_COLUMNS = EXPORT_COLUMNS
 
 
 @dataclass
@@ -148,14 +140,13 @@ def write_csv(items: Iterator[dict], out: TextIO) -> int:
         count += 1
         head = (item["id"], item["agent"] or "", item["team"], item["started"])
         for message in item["messages"]:
-            writer.writerow(
-                (
-                    *head,
-                    message["id"],
-                    message["role"],
-                    message["text"],
-                    message["ts"],
-                    json.dumps(message["findings"], ensure_ascii=False),
-                )
+            cells = (
+                *head,
+                message["id"],
+                message["role"],
+                message["text"],
+                message["ts"],
+                json.dumps(message["findings"], ensure_ascii=False),
             )
+            writer.writerow([guard_cell(cell) for cell in cells])
     return count

@@ -34,6 +34,21 @@ DEFAULT_MAP = {
     "started": "started",
 }
 
+# The header of our own CSV export (export.CSV_COLUMNS): its cells may carry the formula guard.
+EXPORT_COLUMNS = (
+    "conversation_id",
+    "agent",
+    "team",
+    "started",
+    "message_id",
+    "role",
+    "text",
+    "ts",
+    "findings",
+)
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 # Named adapters for the real data in ../shared/data.
 PRESETS: dict[str, dict[str, Any]] = {
     # Schema-Guided Dialogue, flattened: dialogue_id, turn, speaker (USER|SYSTEM), utterance.
@@ -307,6 +322,18 @@ def read_csv(path: Path, options: Options) -> Generator[Item, None, None]:
     return _csv_items(path, delimiter, options)
 
 
+def guard_cell(value: str) -> str:
+    """A cell a spreadsheet would run as a formula, with a leading `'` so it shows as text.
+    A cell that is quotes then such a start gets one more quote, so unguard_cell is exact."""
+    return "'" + value if value.lstrip("'").startswith(FORMULA_STARTS) else value
+
+
+def unguard_cell(value: str) -> str:
+    """The cell as it was before guard_cell (for our own export's CSV)."""
+    guarded = value.startswith("'") and value.lstrip("'").startswith(FORMULA_STARTS)
+    return value[1:] if guarded else value
+
+
 def _open_text(path: Path) -> TextIO:
     try:
         return path.open(encoding="utf-8-sig", newline="")
@@ -317,7 +344,19 @@ def _open_text(path: Path) -> TextIO:
 def _csv_items(path: Path, delimiter: str, options: Options) -> Generator[Item, None, None]:
     with _open_text(path) as file:
         reader = csv.DictReader(file, delimiter=delimiter)
-        yield from _grouped(_csv_rows(reader), options)
+        rows = _csv_rows(reader)
+        if tuple(reader.fieldnames or ()) == EXPORT_COLUMNS:
+            rows = _unguarded(rows)  # our own export: undo its formula guard
+        yield from _grouped(rows, options)
+
+
+def _unguarded(
+    rows: Iterator[tuple[str, dict[str, Any] | None]],
+) -> Iterator[tuple[str, dict[str, Any] | None]]:
+    for where, row in rows:
+        if row is not None and "__error__" not in row:
+            row = {k: unguard_cell(v) if isinstance(v, str) else v for k, v in row.items()}
+        yield where, row
 
 
 def _csv_rows(reader: csv.DictReader) -> Iterator[tuple[str, dict[str, Any] | None]]:

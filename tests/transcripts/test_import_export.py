@@ -464,3 +464,54 @@ def test_awkward_values_store_on_every_database(app, cli, tmp_path):
     assert [c["id"] for c in exported] == ["nul\ufffdid", long_id]
     assert exported[0]["team"] == "te\ufffdam" + "x" * 95  # the column's 100 characters
     assert exported[0]["messages"][0]["text"] == "a\ufffdb <script>x</script>"
+
+
+FORMULAS = {
+    "conversations": [
+        {
+            "id": "=1+1",
+            "agent": '=HYPERLINK("http://evil.example","Sam")',
+            "team": "@ops",
+            "started": "2024-03-01T10:00:00Z",
+            "messages": [
+                {"id": "-m1", "role": "customer", "text": "=cmd|' /C calc'!A0", "ts": 1709287200},
+                {"id": "m2", "role": "agent", "text": "+1 sorry about that", "ts": 1709287201},
+                {"id": "m3", "role": "customer", "text": "-2 items\tmissing", "ts": 1709287202},
+                {"id": "m4", "role": "agent", "text": "'=already quoted", "ts": 1709287203},
+                {"id": "m5", "role": "customer", "text": "'plain quote", "ts": 1709287204},
+                {"id": "m6", "role": "agent", "text": "@here thanks", "ts": 1709287205},
+            ],
+        }
+    ]
+}
+
+
+def test_csv_export_guards_formulas_and_imports_back_unchanged(app, cli, tmp_path):
+    assert cli("transcripts", "import", write(tmp_path / "in.json", FORMULAS)).exit_code == 0
+    one = cli("transcripts", "export", "-o", tmp_path / "one.json")
+    assert one.exit_code == 0
+    assert (
+        cli("transcripts", "export", "--format", "csv", "-o", tmp_path / "one.csv").exit_code == 0
+    )
+    with (tmp_path / "one.csv").open(newline="", encoding="utf-8") as file:
+        rows = list(csv.reader(file))[1:]
+    # No cell a spreadsheet would run: every risky start is behind a quote.
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+    first = rows[0]
+    assert first[0] == "'=1+1" and first[1].startswith("'=HYPERLINK") and first[2] == "'@ops"
+    assert first[4] == "'-m1" and first[6] == "'=cmd|' /C calc'!A0"
+    texts = [row[6] for row in rows]
+    assert texts[3:5] == ["''=already quoted", "'plain quote"]
+
+    other = make_app(f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    try:
+        again = cli_for(other)
+        assert again("transcripts", "import", tmp_path / "one.csv").exit_code == 0
+        assert again("transcripts", "export", "-o", tmp_path / "two.json").exit_code == 0
+    finally:
+        other.extensions["empathy"].stop()
+    exported = (tmp_path / "one.json").read_text()
+    assert (tmp_path / "two.json").read_text() == exported
+    assert json.loads(exported)["conversations"][0]["messages"][3]["text"] == "'=already quoted"
