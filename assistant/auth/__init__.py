@@ -80,16 +80,32 @@ def shared_secret(app: Flask) -> str:
 def load_user(user_id: str) -> SignedIn | None:
     with current_app.extensions["empathy"].sessions() as session:
         user = session.get(User, int(user_id)) if user_id.isdigit() else None
-        if user is None or not (user.password_hash or _token_session(session, user)):
+        if user is None:
             return None
-        return signed_in(user)
+        # A session opened with a token is held to the token (and to the agent role) even if
+        # the account also has a password: promoting the agent must not promote the token.
+        if "agent_token_id" in flask_session:
+            return signed_in(user) if _token_session(session, user) else None
+        return signed_in(user) if user.password_hash else None
 
 
 def _token_session(session: Any, user: User) -> bool:
-    """An agent signed in with a token (/login/token) stays signed in while it is unrevoked."""
+    """An agent signed in with a token (/login/token) stays signed in while it is unrevoked
+    and the account is still an agent's."""
     token_id = flask_session.get("agent_token_id")
     token = session.get(AgentToken, token_id) if isinstance(token_id, int) else None
-    return token is not None and token.user_id == user.id and token.revoked_at is None
+    return (
+        token is not None
+        and token.user_id == user.id
+        and token.revoked_at is None
+        and user.role == "agent"
+    )
+
+
+def actor_of(user: Any) -> str:
+    """The audit label of a signed-in person: their e-mail, or "user:<id>" for an account
+    without one (agents signed in with a token)."""
+    return user.email or f"user:{user.id}"
 
 
 def signed_in(user: User) -> SignedIn:
@@ -134,6 +150,7 @@ def login():
     if form.validate_on_submit():
         user, status = _authenticate(form.email.data, form.password.data)
         if user is not None:
+            flask_session.pop("agent_token_id", None)  # a password session, not a token's
             login_user(user)
             home = "trainers.my_coaching" if user.role == "agent" else "editor.rules_page"
             return redirect(_safe_next() or url_for(home))
@@ -172,5 +189,6 @@ def _safe_next() -> str | None:
 @login_required
 def logout():
     logout_user()
+    flask_session.pop("agent_token_id", None)
     flash("Signed out.", "info")
     return redirect(url_for("auth.login"))

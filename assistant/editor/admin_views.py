@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from assistant.auth import admins_only
+from assistant.auth import actor_of, admins_only
 from assistant.storage import accounts, audit
 from assistant.storage.models import ROLES, AuditEvent, Team, User
 
@@ -26,7 +26,12 @@ def _db():
 def _audit(session: Session, action: str, target: str, **details: Any) -> None:
     """Record an admin action in the same transaction as the change (never a password)."""
     audit.record(
-        session, action, target, actor=current_user.email, actor_id=current_user.id, details=details
+        session,
+        action,
+        target,
+        actor=actor_of(current_user),
+        actor_id=current_user.id,
+        details=details,
     )
 
 

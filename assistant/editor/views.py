@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assistant.auth import readers_only, require
+from assistant.auth import actor_of, readers_only, require
 from assistant.engine import QUESTIONS, LexiconError
 from assistant.storage import audit
 from assistant.storage.models import LexiconRevision, Team
@@ -26,11 +26,11 @@ def _db() -> Any:
 
 
 def _actor() -> rules.Actor:
-    return rules.Actor(current_user.email, current_user.id)
+    return rules.Actor(actor_of(current_user), current_user.id)
 
 
 def _who() -> dict[str, Any]:
-    return {"actor": current_user.email, "actor_id": current_user.id}
+    return {"actor": actor_of(current_user), "actor_id": current_user.id}
 
 
 def _team_choices(session: Session) -> list[tuple[str, str]]:

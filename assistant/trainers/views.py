@@ -20,7 +20,7 @@ from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assistant.auth import signed_in, throttle
+from assistant.auth import actor_of, signed_in, throttle
 from assistant.editor import rules
 from assistant.engine import QUESTIONS
 from assistant.storage import accounts, audit
@@ -64,7 +64,7 @@ def _coach_scope(db: Session) -> Scope:
 
 
 def _actor() -> dict[str, Any]:
-    return {"actor": current_user.email or f"user:{current_user.id}", "actor_id": current_user.id}
+    return {"actor": actor_of(current_user), "actor_id": current_user.id}
 
 
 def _author_name(db: Session) -> str:
@@ -351,4 +351,8 @@ def _authenticate_token(token: str) -> tuple[Any, int | None, int]:
             throttle.record_failure(db, key, address)
             return None, None, 401
         user = db.get(User, identity.user_id)
+        if user is None or user.role != "agent":
+            # The token is an agent's: it never opens a lead's, trainer's or admin's pages.
+            throttle.record_failure(db, key, address)
+            return None, None, 401
         return signed_in(user), identity.token_id, 200
