@@ -384,7 +384,8 @@ class _Store:
             team_id=key[0],
             external_id=key[1],
             agent_id=agent_id,
-            agent_name=transcript.agent if agent_id is None else None,
+            # An export may name agents by e-mail: store the name as redacted as the texts.
+            agent_name=redact(transcript.agent) if agent_id is None and transcript.agent else None,
             source="import",
             created_at=transcript.started or first or self.now,
         )
@@ -407,13 +408,16 @@ class _Store:
         return self.team_ids[name]
 
     def _agent_id(self, session: Session, team_id: int, name: str | None) -> int | None:
-        """The agent account of this team with exactly this name, if there is one."""
+        """The agent account of this team with exactly this name, if there is one (only an
+        agent's: a trainer or admin of the team is never made the agent of a conversation)."""
         if not name:
             return None
         key = (team_id, name)
         if key not in self.agents:
             ids = session.scalars(
-                select(User.id).where(User.team_id == team_id, User.name == name).limit(2)
+                select(User.id)
+                .where(User.team_id == team_id, User.name == name, User.role == "agent")
+                .limit(2)
             ).all()
             self.agents[key] = ids[0] if len(ids) == 1 else None
         return self.agents[key]

@@ -515,3 +515,36 @@ def test_csv_export_guards_formulas_and_imports_back_unchanged(app, cli, tmp_pat
     exported = (tmp_path / "one.json").read_text()
     assert (tmp_path / "two.json").read_text() == exported
     assert json.loads(exported)["conversations"][0]["messages"][3]["text"] == "'=already quoted"
+
+
+def test_agent_names_link_only_agent_accounts_and_are_redacted(app, cli, tmp_path):
+    with app.extensions["empathy"].sessions.begin() as session:
+        # A trainer of the team whose display name is the export's agent name ("sam").
+        accounts.create_user(session, "sam@example.org", "trainer", "a-long-password", "support")
+    data = {
+        "conversations": [
+            {
+                "id": "t-1",
+                "agent": "sam",
+                "team": "support",
+                "messages": [{"id": "1", "role": "agent", "text": "Hello!"}],
+            },
+            {
+                "id": "t-2",
+                "agent": EMAIL,  # a helpdesk naming agents by e-mail
+                "team": "support",
+                "messages": [{"id": "1", "role": "agent", "text": "Hi!"}],
+            },
+        ]
+    }
+    assert cli("transcripts", "import", write(tmp_path / "agents.json", data)).exit_code == 0
+    with app.extensions["empathy"].sessions() as session:
+        stored = dict(
+            session.execute(
+                select(Conversation.external_id, Conversation.agent_id).order_by(Conversation.id)
+            ).all()
+        )
+        names = list(session.scalars(select(Conversation.agent_name).order_by(Conversation.id)))
+    assert stored == {"t-1": None, "t-2": None}, "a trainer is not the agent of a conversation"
+    assert names == ["sam", "[email]"]
+    assert EMAIL not in json.dumps(export_json(cli))
