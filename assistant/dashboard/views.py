@@ -53,7 +53,8 @@ def _filters() -> Filters:
             if request.args.get("start")
             else (end - timedelta(days=DEFAULT_DAYS - 1))
         )
-    except ValueError:
+        end + timedelta(days=1)  # the range ends at the next midnight: it must exist
+    except (ValueError, OverflowError):
         problems.append("Dates must be written YYYY-MM-DD; showing the last 30 days.")
         end, start = _today(), _today() - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:

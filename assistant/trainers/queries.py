@@ -105,8 +105,10 @@ class Filters:
         if not value:
             return None
         try:
-            return date.fromisoformat(value)
-        except ValueError:
+            day = date.fromisoformat(value)
+            day + timedelta(days=1)  # the list filters up to the next midnight: must exist
+            return day
+        except (ValueError, OverflowError):
             self.problems.append(f"{name.title()}: use a date like 2026-01-31.")
             return None
 

@@ -190,6 +190,20 @@ def test_bad_dates_get_a_clear_error(signed_in):
     assert response.status_code == 200 and "Ranges are limited" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    "query",
+    [{"end": "9999-12-31"}, {"end": "0001-01-01"}, {"start": "9999-12-31", "end": "9999-12-31"}],
+)
+def test_dates_at_the_calendars_edge_are_bad_dates(signed_in, query):
+    """The range ends at the midnight after `end` (and starts 30 days before it): a date with
+    no such neighbour is a bad date, not a 500."""
+    for url in ("/dashboard", "/me/dashboard"):
+        who = "lead" if url == "/dashboard" else "agent"
+        response = signed_in(who).get(url, query_string=query)
+        assert response.status_code == 400, (url, query)
+        assert "Dates must be written YYYY-MM-DD" in response.get_data(as_text=True)
+
+
 def test_security_headers(signed_in):
     response = signed_in("lead").get("/dashboard")
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]

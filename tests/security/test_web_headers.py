@@ -120,6 +120,10 @@ HOSTILE_QUERY = {
     "days": "-1e309",
     "agent": "9" * 30,
     "question": "NaN",
+    "since": "0001-01-01",
+    "until": "9999-12-31",
+    "start": "0001-01-01",
+    "end": "9999-12-31",
 }
 
 

@@ -84,6 +84,12 @@ def test_bad_filters_are_explained_not_fatal(seeded, browser_for) -> None:
     assert "Outcome must be one of" in page
 
 
+def test_a_date_without_a_next_day_is_a_bad_date(seeded, browser_for) -> None:
+    response = browser_for("admin").get("/transcripts?until=9999-12-31")
+    assert response.status_code == 400
+    assert "Until: use a date like" in response.get_data(as_text=True)
+
+
 def test_keyset_pages_cover_everything_once(seeded, editor_app) -> None:
     with editor_app.extensions["empathy"].sessions() as session:
         seen, after, pages = [], "", 0
