@@ -10,7 +10,9 @@ nothing is acknowledged before it is on disk. If a batch fails for any other rea
 are stored again one by one, each in its own transaction, so one bad record cannot sink the
 others: a record the database refuses for good (bad data) is logged by its ids and dropped,
 never acked (the client is told, `on_refused`), and cannot wedge the queue. Values are fitted
-to their columns first (length, NUL characters).
+to their columns first (length, NUL characters). A foreign-key error on a conversation id the
+writer had cached (a purge in another process deleted the conversation) makes it forget the
+id and store the record or batch again, once, in a new conversation.
 """
 
 from __future__ import annotations
@@ -152,11 +154,17 @@ class Writer:
     def _store_batch_with_retry(self, batch: list[Record]) -> bool:
         """Store the batch in one transaction, retrying while the database is unavailable;
         False (nothing stored, no callback called) if it failed for another reason."""
-        delay = 0.05
+        delay, forgotten = 0.05, False
         while not self._stopping:
             try:
                 callbacks = self._store_batch(batch)
             except Exception as error:
+                if isinstance(error, IntegrityError) and not forgotten:
+                    # A conversation purged since its id was cached (by another process) fails
+                    # its foreign key: look the batch's conversations up again, once.
+                    self._forget(batch)
+                    forgotten = True
+                    continue
                 if not is_transient(error):
                     log.warning(
                         "a batch of %s records failed (%s); storing them one by one",
@@ -295,7 +303,23 @@ class Writer:
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
+    def _forget(self, records: list[Record]) -> None:
+        for record in records:
+            self._conversation_ids.pop(record.key, None)
+
     def _store(self, record: Record) -> None:
+        cached = record.key in self._conversation_ids
+        try:
+            self._store_once(record)
+        except IntegrityError:
+            if not cached:
+                raise
+            # The cached conversation may have been purged (by another process) since: the
+            # foreign key fails. Forget its id and store again, once, in a new conversation.
+            self._forget([record])
+            self._store_once(record)
+
+    def _store_once(self, record: Record) -> None:
         with self.sessions() as session:
             conversation_id = self._conversation_id(session, record.key)
             if isinstance(record, StoreMessage):
