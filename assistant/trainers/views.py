@@ -25,6 +25,7 @@ from assistant.editor import rules
 from assistant.engine import QUESTIONS
 from assistant.storage import accounts, audit
 from assistant.storage.models import CoachingNote, Conversation, PeerExample, Team, User
+from assistant.storage.redact import redact
 
 from . import queries, trainers
 from .forms import TokenLoginForm
@@ -168,7 +169,7 @@ def add_note(conversation_id: int, message_id: int):
             message_id=message.id,
             author_id=current_user.id,
             author_name=_author_name(db),
-            body=body,
+            body=redact(body),  # stored text never keeps personal data (as messages)
         )
         db.add(note)
         db.flush()
@@ -232,7 +233,7 @@ def add_peer_example(conversation_id: int, message_id: int):
             team_id=team_id,
             rule=rule,
             question=question,
-            text=text,
+            text=redact(text),  # shown to the whole team: no customer's card or address
             message_id=message.id,
             created_by=current_user.id,
         )

@@ -226,3 +226,24 @@ def _customer_message(app: Any, conversation_id: int) -> int:
                 Message.conversation_id == conversation_id, Message.author == "customer"
             )
         )
+
+
+def test_notes_and_examples_are_stored_redacted(seeded, editor_app, browser_for) -> None:
+    mid = _agent_message(editor_app, seeded["applied"])
+    base = f"/transcripts/{seeded['applied']}/messages/{mid}"
+    private = "card 4111 1111 1111 1111, mail jo.doe@example.com"
+    trainer = browser_for("trainer")
+    assert (
+        trainer.post(f"{base}/notes", {"body": f"Don't repeat the {private}."}).status_code == 302
+    )
+    example = {"target": "question:2", "text": f"I'm sorry, {private}."}
+    assert trainer.post(f"{base}/peer-example", example).status_code == 302
+    with editor_app.extensions["empathy"].sessions() as session:
+        stored = [
+            *session.scalars(select(CoachingNote.body)),
+            *session.scalars(select(PeerExample.text)),
+        ]
+    assert len(stored) == 2
+    for text in stored:
+        assert "4111" not in text and "jo.doe@example.com" not in text, text
+        assert "[card]" in text and "[email]" in text
