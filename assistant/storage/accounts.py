@@ -64,15 +64,14 @@ def mint_token(session: Session, user: User) -> str:
 
 def identify(session: Session, token: str) -> AgentIdentity | None:
     """The agent a token belongs to, or None when it is unknown or revoked."""
-    row = session.scalar(
-        select(AgentToken).where(
-            AgentToken.token_hash == hash_token(token), AgentToken.revoked_at.is_(None)
-        )
-    )
-    if row is None or row.user.team is None:
-        return None
-    team = row.user.team
-    return AgentIdentity(row.id, row.user_id, row.user.name, team.id, team.name, team.wait_seconds)
+    # One round trip (every websocket hello and the token sweep come here).
+    row = session.execute(
+        select(AgentToken.id, AgentToken.user_id, User.name, Team.id, Team.name, Team.wait_seconds)
+        .join(User, AgentToken.user_id == User.id)
+        .join(Team, User.team_id == Team.id)
+        .where(AgentToken.token_hash == hash_token(token), AgentToken.revoked_at.is_(None))
+    ).first()
+    return AgentIdentity(*row) if row is not None else None
 
 
 def revoke_tokens(session: Session, *, token: str | None = None, agent: str | None = None) -> int:
