@@ -15,7 +15,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, distinct, func, select
 from sqlalchemy.orm import Session
 
-from assistant.storage.models import Conversation, Feedback, LexiconRevision, Message, Nudge
+from assistant.storage.models import (
+    Conversation,
+    Feedback,
+    LexiconRevision,
+    Message,
+    Nudge,
+    Team,
+)
 
 ACTIONS = ("applied", "dismissed", "unhelpful")
 TOP_RULES = 8  # rules drawn one by one; the rest are summed as "other rules"
@@ -316,9 +323,14 @@ def rule_change(session: Session, scope: Scope, rule_key: str, today: date) -> R
     changed_at = _as_utc(revision.created_at)
     first = changed_at.date() - timedelta(days=CHANGE_DAYS)
     last = min(changed_at.date() + timedelta(days=CHANGE_DAYS - 1), today)
-    window = Scope(first, last, scope.team_id, scope.agent_id)
+    rule, _, owner = rule_key.partition("@")  # nudges carry the rule's id; "id@team": a team's
+    team_id = scope.team_id
+    if owner and team_id is None and scope.agent_id is None:
+        # Every team's view of a team's rule: only that team's nudges and conversations (the
+        # other teams' nudges of the same id come from their own or the global rule).
+        team_id = session.scalar(select(Team.id).where(Team.name == owner)) or -1
+    window = Scope(first, last, team_id, scope.agent_id)
     days = buckets(window, "day")
-    rule = rule_key.split("@", 1)[0]  # nudges carry the rule's id; "id@team" is the team's rule
     nudge_day = _day(session, Nudge.shown_at)
     nudges_q = (
         select(nudge_day, func.count(Nudge.id))
@@ -331,12 +343,12 @@ def rule_change(session: Session, scope: Scope, rule_key: str, today: date) -> R
         .where(Conversation.created_at >= window.since, Conversation.created_at < window.until)
         .group_by(conv_day)
     )
-    if scope.team_id is not None:
-        conversations_q = conversations_q.where(Conversation.team_id == scope.team_id)
-    if scope.agent_id is not None:
-        conversations_q = conversations_q.where(Conversation.agent_id == scope.agent_id)
+    if window.team_id is not None:
+        conversations_q = conversations_q.where(Conversation.team_id == window.team_id)
+    if window.agent_id is not None:
+        conversations_q = conversations_q.where(Conversation.agent_id == window.agent_id)
     nudges = {
-        str(d): n for d, n in session.execute(_scoped(nudges_q, scope, Nudge.conversation_id))
+        str(d): n for d, n in session.execute(_scoped(nudges_q, window, Nudge.conversation_id))
     }
     started = {str(d): n for d, n in session.execute(conversations_q)}
     return RuleChange(

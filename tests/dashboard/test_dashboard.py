@@ -128,6 +128,36 @@ def test_rule_before_and_after_its_change(signed_in):
     assert "0.50</strong> per conversation" in html
 
 
+def test_a_team_rule_in_the_every_team_view_counts_only_that_team(editor_app, signed_in):
+    """billing-own@billing changed 2026-03-03: a support nudge with the same rule id (from a
+    global or support rule) and support's conversations stay out of its before/after."""
+    from sqlalchemy import select
+
+    from assistant.storage.models import Conversation, Nudge
+
+    from .conftest import D1, at
+
+    with editor_app.extensions["empathy"].sessions.begin() as session:
+        for name in ("c1", "c3"):  # support's c1 and billing's c3, both started 2026-03-02
+            cid = session.scalar(select(Conversation.id).where(Conversation.external_id == name))
+            session.add(
+                Nudge(
+                    public_id=f"own-{name}",
+                    conversation_id=cid,
+                    trigger="draft",
+                    rule="billing-own",
+                    category="seed",
+                    question=2,
+                    severity="suggestion",
+                    shown_at=at(D1, 12),
+                )
+            )
+    html = page(signed_in("admin"), "/dashboard", rule="billing-own@billing")
+    assert "1 nudges in 1 conversations" in html  # before: billing's c3 only
+    assert "0 nudges in 0 conversations" in html  # after: billing started none
+    assert "2 nudges in 2 conversations" not in html
+
+
 def test_team_rules_of_other_teams_are_not_offered(signed_in):
     lead = signed_in("lead")
     html = page(lead, "/dashboard")
