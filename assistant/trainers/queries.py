@@ -24,7 +24,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from assistant.storage.models import (
     CoachingNote,
@@ -392,13 +392,17 @@ def replay_items(session: Session, conversation_id: int) -> list[dict[str, Any]]
     messages = list(
         session.scalars(
             select(Message)
+            .options(selectinload(Message.findings))  # one query, not one per message
             .where(Message.conversation_id == conversation_id)
             .order_by(Message.sent_at, Message.id)
         )
     )
     nudges = list(
         session.scalars(
-            select(Nudge).where(Nudge.conversation_id == conversation_id).order_by(Nudge.shown_at)
+            select(Nudge)
+            .options(selectinload(Nudge.feedback))  # one query, not one per nudge
+            .where(Nudge.conversation_id == conversation_id)
+            .order_by(Nudge.shown_at)
         )
     )
     notes = list(

@@ -247,3 +247,56 @@ def test_notes_and_examples_are_stored_redacted(seeded, editor_app, browser_for)
     for text in stored:
         assert "4111" not in text and "jo.doe@example.com" not in text, text
         assert "[card]" in text and "[email]" in text
+
+
+def test_replay_loads_findings_and_feedback_in_a_fixed_number_of_queries(
+    seeded, editor_app
+) -> None:
+    """Messages, their findings, nudges, their feedback and notes: five SELECTs however long
+    the conversation (lazy loads would add one per message and one per nudge)."""
+    from sqlalchemy import event
+
+    from assistant.storage.models import Conversation, Nudge
+    from assistant.trainers import queries
+
+    runtime = editor_app.extensions["empathy"]
+    with runtime.sessions.begin() as session:  # a longer conversation: 20 replies, 20 nudges
+        conversation = session.get(Conversation, seeded["applied"])
+        for n in range(20):
+            reply = Message(
+                conversation_id=conversation.id,
+                client_id=f"x{n}",
+                author="agent",
+                text=f"Reply {n}",
+                sent_at=conversation.created_at,
+            )
+            session.add(reply)
+            session.flush()
+            session.add(
+                Nudge(
+                    public_id=f"x-{n}",
+                    conversation_id=conversation.id,
+                    trigger="draft",
+                    rule="cold-no",
+                    category="test",
+                    question=4,
+                    severity="suggestion",
+                    message_id=reply.id,
+                    shown_at=conversation.created_at,
+                )
+            )
+    statements: list[str] = []
+    with runtime.sessions() as session:
+        bind = session.connection().engine
+
+        def count(_conn, _cursor, statement, *_args) -> None:
+            statements.append(statement)
+
+        event.listen(bind, "before_cursor_execute", count)
+        try:
+            items = queries.replay_items(session, seeded["applied"])
+        finally:
+            event.remove(bind, "before_cursor_execute", count)
+    assert sum(1 for i in items if i["kind"] == "message") == 24
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) <= 5, selects
