@@ -174,7 +174,13 @@ def add_note(conversation_id: int, message_id: int):
         db.add(note)
         db.flush()
         audit.record(db, "note.create", f"conversation {conversation_id}", **_actor())
-    flash("Note saved. The agent sees it on their “My coaching” page.", "success")
+        has_agent = db.get(Conversation, conversation_id).agent_id is not None
+    flash(
+        "Note saved. The agent sees it on their “My coaching” page."
+        if has_agent  # imported conversations may name an agent who has no account here
+        else "Note saved. No agent account is linked to this conversation, so no agent sees it.",
+        "success",
+    )
     return redirect(back)
 
 

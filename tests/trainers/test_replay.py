@@ -300,3 +300,22 @@ def test_replay_loads_findings_and_feedback_in_a_fixed_number_of_queries(
     assert sum(1 for i in items if i["kind"] == "message") == 24
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) <= 5, selects
+
+
+def test_note_flash_says_whether_an_agent_sees_it(seeded, editor_app, browser_for) -> None:
+    from assistant.storage.models import Conversation
+
+    with editor_app.extensions["empathy"].sessions.begin() as session:
+        session.get(Conversation, seeded["imported"]).agent_id = None  # an imported name only
+    admin = browser_for("admin")
+    for label, expected in (
+        ("applied", "The agent sees it"),
+        ("imported", "no agent sees it"),
+    ):
+        mid = _agent_message(editor_app, seeded[label])
+        url = f"/transcripts/{seeded[label]}/messages/{mid}/notes"
+        page = admin.client.post(
+            url, data={"csrf_token": admin.token, "body": "Note."}, follow_redirects=True
+        ).get_data(as_text=True)
+        assert expected in page, label
+        assert ("The agent sees it" in page) == (label == "applied")
