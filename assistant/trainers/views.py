@@ -282,7 +282,7 @@ def peer_examples():
 @login_required
 def toggle_peer_example(example_id: int):
     with _db().begin() as db:
-        example = _own_example(db, example_id)
+        example = _team_example(db, example_id)
         example.active = request.form.get("active") == "1"
         action = "peer_example.activate" if example.active else "peer_example.deactivate"
         audit.record(db, action, f"example {example_id}", **_actor())
@@ -294,7 +294,7 @@ def toggle_peer_example(example_id: int):
 @login_required
 def delete_peer_example(example_id: int):
     with _db().begin() as db:
-        example = _own_example(db, example_id)
+        example = _team_example(db, example_id)
         details = {"rule": example.rule, "question": example.question, "team_id": example.team_id}
         db.delete(example)
         audit.record(
@@ -304,7 +304,9 @@ def delete_peer_example(example_id: int):
     return redirect(url_for("trainers.peer_examples"))
 
 
-def _own_example(db: Session, example_id: int) -> PeerExample:
+def _team_example(db: Session, example_id: int) -> PeerExample:
+    """An example of a team the coach may see: examples belong to the team, so any of its
+    coaches may hide or delete one, not only whoever saved it (404 otherwise)."""
     scope = _coach_scope(db)
     example = db.get(PeerExample, example_id)
     if example is None or scope.team_id not in (None, example.team_id):
