@@ -11,7 +11,6 @@ the lexicon poll reports a change (it wakes every open connection): an idle agen
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import secrets
@@ -34,6 +33,7 @@ from wsproto.utilities import LocalProtocolError
 from assistant.engine import QUESTIONS, Context, Engine, Finding
 from assistant.storage.accounts import AgentIdentity, hash_token
 from assistant.storage.history import History, load_history
+from assistant.storage.ids import safe_external_id
 from assistant.storage.models import AgentToken, User
 from assistant.storage.redact import redact
 from assistant.storage.writer import ConversationKey, StoreFeedback, StoreMessage, StoreNudge
@@ -319,8 +319,7 @@ class AgentConnection:
         ensure_token_sweep(self.runtime)
         external_id = hello["conversation"]
         # Never store personal data (or a NUL, which PostgreSQL refuses) as a conversation id.
-        if redact(external_id) != external_id or "\x00" in external_id:
-            external_id = "h:" + hashlib.sha256(external_id.encode()).hexdigest()[:32]
+        external_id = safe_external_id(external_id)
         self.key = ConversationKey(
             identity.team_id, external_id, hello.get("site"), identity.user_id
         )

@@ -20,9 +20,9 @@ from typing import Any, TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 
+from assistant.storage.ids import safe_external_id
 from assistant.storage.models import Conversation, Message, Team, User
 
-from .importer import safe_external_id
 from .sources import EXPORT_COLUMNS, guard_cell
 
 PAGE = 200  # conversations read per query
@@ -70,7 +70,9 @@ def _page(session: Session, selection: Selection, after: int) -> list[dict]:
         query = query.where(Conversation.created_at >= selection.since)
     if selection.conversations:
         # An id that held personal data was stored hashed (as the live server does): match both.
-        wanted = {*selection.conversations, *map(safe_external_id, selection.conversations)}
+        # (A NUL is never stored, and PostgreSQL refuses it even in a query.)
+        given = {c for c in selection.conversations if "\x00" not in c}
+        wanted = {*given, *map(safe_external_id, selection.conversations)}
         query = query.where(Conversation.external_id.in_(wanted))
     if selection.team:
         query = query.where(Team.name == selection.team)

@@ -13,7 +13,6 @@ it again.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import multiprocessing
 import threading
@@ -31,6 +30,7 @@ from assistant.engine import Context, Engine
 from assistant.live.lexicons import PIPELINE
 from assistant.live.rule_cache import RuleCache
 from assistant.storage import accounts, audit, lexicon_store
+from assistant.storage.ids import safe_external_id
 from assistant.storage.models import Conversation, Message, MessageFinding, Team, User
 from assistant.storage.redact import redact
 from assistant.storage.writer import fit
@@ -158,14 +158,6 @@ def _batches(
     if batch.transcripts or batch.problems:
         window.acquire()
         yield _without_stored(batch, sessions)
-
-
-def safe_external_id(external_id: str) -> str:
-    """As the live server keys a conversation: an id holding personal data (an e-mail as a
-    ticket id) is stored as a hash of itself, never as it is."""
-    if redact(external_id) != external_id or "\x00" in external_id:
-        return "h:" + hashlib.sha256(external_id.encode()).hexdigest()[:32]
-    return external_id
 
 
 def _without_stored(batch: Batch, sessions: sessionmaker[Session]) -> Batch:
