@@ -36,6 +36,7 @@ from assistant.storage.history import History, load_history
 from assistant.storage.ids import safe_external_id
 from assistant.storage.models import AgentToken, User
 from assistant.storage.redact import redact
+from assistant.storage.times import as_utc
 from assistant.storage.writer import ConversationKey, StoreFeedback, StoreMessage, StoreNudge
 
 from .frames import FATAL, POLICY_VIOLATION, FrameError, error_frame, parse_frame
@@ -359,7 +360,7 @@ class AgentConnection:
     def replay(self, history: History) -> None:
         for message in history.messages:
             self.known_ids.remember(message.client_id)
-            when = _as_utc(message.sent_at).timestamp()
+            when = as_utc(message.sent_at).timestamp()
             if message.author == "customer":
                 self.engine.observe_customer(self.ctx, message.text)
                 if self.waiting is None:
@@ -368,7 +369,7 @@ class AgentConnection:
                 self.engine.observe_agent(self.ctx, message.text)
                 self.waiting = None
         nudged_at = history.last_waiting_nudge_at
-        if self.waiting and nudged_at and _as_utc(nudged_at).timestamp() >= self.waiting.since:
+        if self.waiting and nudged_at and as_utc(nudged_at).timestamp() >= self.waiting.since:
             self.waiting.nudged = True
 
     # --- frames ------------------------------------------------------------------------------
@@ -616,8 +617,3 @@ def _abort(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.shutdown(socket.SHUT_RDWR)
-
-
-def _as_utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.storage import audit
+from assistant.storage.times import as_utc
 
 from .export import Selection, conversations, write_csv, write_json
 from .importer import run_import
@@ -34,7 +35,10 @@ def _date(_ctx, _param, value: str | None) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD or ISO 8601)") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return as_utc(moment)
+    except OverflowError:  # year 1 or 9999 shifted by its offset
+        raise click.BadParameter(f"{value!r} is out of range") from None
 
 
 @transcripts.command("export")

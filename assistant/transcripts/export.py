@@ -14,7 +14,7 @@ import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TextIO
 
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 
 from assistant.storage.ids import safe_external_id
 from assistant.storage.models import Conversation, Message, Team, User
+from assistant.storage.times import as_utc
 
 from .sources import EXPORT_COLUMNS, guard_cell
 
@@ -38,8 +39,7 @@ class Selection:
 
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with a Z (SQLite hands back naive datetimes: they are UTC)."""
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return moment.isoformat().replace("+00:00", "Z")
+    return as_utc(moment).isoformat().replace("+00:00", "Z")
 
 
 def conversations(sessions: sessionmaker[Session], selection: Selection) -> Iterator[dict]:

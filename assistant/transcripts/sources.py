@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from assistant.storage.times import as_utc
+
 ROLES = ("customer", "agent")
 FIELDS = ("conversation", "id", "role", "text", "ts", "agent", "team", "started")
 REQUIRED = ("conversation", "role", "text")
@@ -516,7 +518,7 @@ def _time(value: Any) -> datetime | None:
         shown = text if len(text) <= 40 else text[:40] + "…"
         raise ValueError(f"timestamp {shown!r} is not ISO 8601 or a Unix time") from None
     try:
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return as_utc(moment)
     except OverflowError:  # year 1 or 9999 shifted by its offset
         raise ValueError("timestamp out of range") from None
 
