@@ -51,6 +51,16 @@ class SignedIn:
     def can_edit_some(self) -> bool:
         return self.role in EDITORS and (self.is_admin or self.team is not None)
 
+    def reach(self) -> str | None:
+        """Whose conversations and numbers this person reads, decided once for the trainers'
+        pages and the dashboard: "all" (admins, trainers without a team), "team" (leads and
+        trainers with a team), "own" (agents), None (nothing: a lead without a team)."""
+        if self.is_admin or (self.role == "trainer" and not self.team):
+            return "all"
+        if self.role in ("trainer", "lead") and self.team:
+            return "team"
+        return "own" if self.role == "agent" else None
+
     def can_switch_for(self, team: str | None) -> bool:
         """Switch a global rule off for a team: that team's lead, or an admin."""
         return team is not None and self.can_edit(team)

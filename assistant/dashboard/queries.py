@@ -257,13 +257,6 @@ def _seconds_between(session: Session, start: Any, end: Any) -> ColumnElement[fl
     return func.round((func.julianday(end) - func.julianday(start)) * 86400.0, 3)
 
 
-def _wait_bucket(seconds: float) -> int:
-    for index, (bound, _) in enumerate(WAIT_BUCKETS):
-        if bound is None or seconds < bound:
-            return index
-    return len(WAIT_BUCKETS) - 1
-
-
 # --- before/after a rule's change -------------------------------------------------------------
 
 

@@ -75,15 +75,15 @@ def _team_choice(session: Session) -> tuple[Team | None, list[str] | None]:
 
     Leads, and trainers with a team, see their own team only; admins and trainers without a
     team pick any team or every team together (no team chosen). Agents: 403."""
-    role, own = current_user.role, current_user.team
+    reach, own = current_user.reach(), current_user.team  # the trainers' pages decide alike
     wanted = request.args.get("team", "").strip()
-    if role == "admin" or (role == "trainer" and not own):
+    if reach == "all":
         names = list(session.scalars(select(Team.name).order_by(Team.name)))
         team = session.scalar(select(Team).where(Team.name == wanted)) if wanted else None
         if wanted and team is None:
             abort(404)
         return team, names
-    if role in ("lead", "trainer") and own:
+    if reach == "team":
         if wanted and wanted != own:
             abort(403)  # another team's numbers: never, whatever the URL says
         team = session.scalar(select(Team).where(Team.name == own))

@@ -46,12 +46,12 @@ def _team_id(db: Session, name: str | None) -> int | None:
 
 def _scope(db: Session) -> Scope | None:
     """The conversations the signed-in person may read (None: none of the trainers' pages)."""
-    role, team = current_user.role, current_user.team
-    if role == "admin" or (role == "trainer" and not team):
+    reach = current_user.reach()
+    if reach == "all":
         return Scope()
-    if role in ("trainer", "lead") and team:
-        return Scope(team_id=_team_id(db, team) or -1)
-    if role == "agent":
+    if reach == "team":
+        return Scope(team_id=_team_id(db, current_user.team) or -1)
+    if reach == "own":
         return Scope(agent_id=current_user.id)
     return None
 

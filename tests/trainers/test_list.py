@@ -119,3 +119,23 @@ def test_next_page_link_keeps_the_filters(seeded, browser_for, monkeypatch) -> N
 
 def test_a_malformed_cursor_shows_the_first_page(seeded, browser_for) -> None:
     assert listed(browser_for("admin"), "after=garbage~x") == sorted([*SUPPORT_FLAGGED, "imported"])
+
+
+@pytest.mark.parametrize(
+    ("role", "team", "reach"),
+    [
+        ("admin", None, "all"),
+        ("admin", "support", "all"),
+        ("trainer", None, "all"),
+        ("trainer", "support", "team"),
+        ("lead", "support", "team"),
+        ("lead", None, None),
+        ("agent", "support", "own"),
+        ("agent", None, "own"),
+    ],
+)
+def test_one_decision_of_who_reads_what(role: str, team: str | None, reach: str | None) -> None:
+    """The trainers' pages and the dashboard both ask SignedIn.reach()."""
+    from assistant.auth.roles import SignedIn
+
+    assert SignedIn(1, "x@y.test", role, team).reach() == reach
