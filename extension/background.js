@@ -27,6 +27,9 @@ const OUTBOX_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 const OUTBOX_MAX_ENTRIES = 1000;
 const OUTBOX_MAX_CHARS = 4_000_000; // well under chrome.storage.local's 10 MB quota
 const MAX_FRAME_BYTES = 65536; // the server refuses larger frames without naming them
+// After a rate-limited frame, wait this long (the server's burst refills) before resending.
+const RATE_LIMITED_RESEND_MS = 2000;
+
 // Errors about a queued message that resending cannot fix: it leaves the outbox.
 const PERMANENT_ERRORS = new Set([
   "bad-frame",
@@ -200,6 +203,7 @@ class Connection {
   close() {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.resendTimer);
     clearInterval(this.pingTimer);
     const socket = this.socket;
     this.socket = null;
@@ -254,8 +258,20 @@ class Connection {
       }, 1000);
     } else if (PERMANENT_ERRORS.has(frame.code) && frame.for) {
       refused(this.conversation, frame);
+    } else if (frame.code === "rate-limited") {
+      this.resendUnackedSoon();
     }
     this.tell({ kind: "status", status: this.status, error: this.error });
+  }
+
+  /** The server drops a frame over its rate limit without reading it (so without saying which):
+   * once the burst is over, resend this conversation's unacked messages (stored once, by id). */
+  resendUnackedSoon() {
+    if (this.resendTimer) return;
+    this.resendTimer = setTimeout(() => {
+      this.resendTimer = null;
+      for (const entry of outbox) if (entry.conversation === this.conversation) this.send(entry.frame);
+    }, RATE_LIMITED_RESEND_MS);
   }
 }
 

@@ -356,3 +356,31 @@ def test_an_unlabelled_send_icon_counts_when_the_site_names_it(
         what="the reply sent with the site's send icon",
     )
     page.close()
+
+
+def test_messages_refused_over_the_rate_limit_are_resent_and_stored_once(
+    browser: Any, tmp_path: Path, pages: Any, settings_for: Any
+) -> None:
+    """The server drops frames past its rate limit unread (`rate-limited`, no id): the
+    extension resends what is unacked once the burst is over, without a reconnect."""
+    server = RestartableServer(tmp_path, EMPATHY_FRAMES_PER_SECOND="1", EMPATHY_FRAME_BURST="2")
+    server.start()
+    try:
+        configure(browser, settings_for(server.url, server.new_token()))
+        page = open_editor_page(browser, pages.url("textarea.html") + "?flood-test")
+        db = server.database_url
+        flood = [f"Message number {n}, are you there?" for n in range(8)]
+        for text in flood:
+            add_customer_message(page, text)
+        expected = sorted([*CUSTOMER_TEXTS, *flood])
+        eventually(
+            lambda: sorted(t for _, _, t in stored_messages(db)) == expected,
+            timeout=60,
+            what="every flooded message to be stored",
+        )
+        eventually(lambda: not outbox(browser), timeout=20, what="the outbox to drain")
+        ids = Counter(client_id for client_id, _, _ in stored_messages(db))
+        assert all(count == 1 for count in ids.values()), ids
+        page.close()
+    finally:
+        server.stop()
