@@ -23,6 +23,7 @@ from assistant.storage.models import (
     Nudge,
     Team,
 )
+from assistant.storage.times import as_utc
 
 ACTIONS = ("applied", "dismissed", "unhelpful")
 TOP_RULES = 8  # rules drawn one by one; the rest are summed as "other rules"
@@ -313,7 +314,7 @@ def rule_change(session: Session, scope: Scope, rule_key: str, today: date) -> R
     ).first()
     if revision is None:
         return None
-    changed_at = _as_utc(revision.created_at)
+    changed_at = as_utc(revision.created_at)
     first = changed_at.date() - timedelta(days=CHANGE_DAYS)
     last = min(changed_at.date() + timedelta(days=CHANGE_DAYS - 1), today)
     rule, _, owner = rule_key.partition("@")  # nudges carry the rule's id; "id@team": a team's
@@ -353,8 +354,3 @@ def rule_change(session: Session, scope: Scope, rule_key: str, today: date) -> R
         [nudges.get(d.isoformat(), 0) for d in days],
         [started.get(d.isoformat(), 0) for d in days],
     )
-
-
-def _as_utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -36,6 +36,7 @@ from assistant.storage.models import (
     Team,
     User,
 )
+from assistant.storage.times import as_utc
 
 PAGE_SIZE = 50
 OUTCOMES = {
@@ -268,21 +269,16 @@ def _day_start(day: date) -> datetime:
 
 
 def encode_cursor(created_at: datetime, conversation_id: int) -> str:
-    return f"{_aware(created_at).isoformat()}~{conversation_id}"
+    return f"{as_utc(created_at).isoformat()}~{conversation_id}"
 
 
 def decode_cursor(text: str) -> tuple[datetime, int] | None:
     """The (created_at, id) a cursor names; None for no cursor or a malformed one (first page)."""
     stamp, _, number = text.partition("~")
     try:
-        return _aware(datetime.fromisoformat(stamp)), int(number)
+        return as_utc(datetime.fromisoformat(stamp)), int(number)
     except ValueError:
         return None
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def describe(session: Session, ids: list[int]) -> list[ListRow]:
@@ -329,7 +325,7 @@ def describe(session: Session, ids: list[int]) -> list[ListRow]:
             external_id=heads[i].external_id,
             team=heads[i].team,
             agent=heads[i].agent or heads[i].agent_name or "—",
-            created_at=_aware(heads[i].created_at),
+            created_at=as_utc(heads[i].created_at),
             source=heads[i].source,
             messages=messages.get(i, 0),
             nudges=nudges.get(i, 0),
@@ -426,7 +422,7 @@ def _message_item(message: Message, nudges: list[Nudge], notes: list[CoachingNot
         "kind": "message",
         "id": message.id,
         "author": message.author,
-        "at": _aware(message.sent_at),
+        "at": as_utc(message.sent_at),
         "segments": highlight(message.text, [(f.start, f.end) for f in findings]),
         "text": message.text,
         "nudges": [_nudge_view(n) for n in own],
@@ -443,7 +439,7 @@ def _loose_nudge_item(nudge: Nudge) -> dict[str, Any]:
     return {
         "kind": "nudge",
         "id": nudge.id,
-        "at": _aware(nudge.shown_at),
+        "at": as_utc(nudge.shown_at),
         "nudges": [_nudge_view(nudge)],
         "flagged": True,
     }
@@ -522,7 +518,7 @@ def my_notes(session: Session, agent_id: int) -> list[dict[str, Any]]:
     for note, message, conversation in rows:
         entry = grouped.setdefault(
             conversation.id,
-            {"conversation": conversation, "created_at": _aware(conversation.created_at)},
+            {"conversation": conversation, "created_at": as_utc(conversation.created_at)},
         )
         entry.setdefault("notes", []).append({"note": note, "message": message})
     return list(grouped.values())
