@@ -250,3 +250,16 @@ def playwright_instance() -> Iterator[Any]:
 
     with sync_playwright() as playwright:
         yield playwright
+
+
+@pytest.fixture(scope="module")
+def chromium(playwright_instance: Any) -> Iterator[Any]:
+    """Debian's chromium, headless (new mode), for a module's page tests without the extension
+    (tests/browser/ launches its own, with the extension loaded)."""
+    browser = playwright_instance.chromium.launch(
+        executable_path="/usr/bin/chromium",
+        headless=False,
+        args=["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+    )
+    yield browser
+    browser.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -126,17 +125,6 @@ def server(start_server: Any, tmp_path: Path) -> Any:
     make_people(live.runtime)
     seed_month(live.runtime)
     return live
-
-
-@pytest.fixture(scope="module")
-def chromium(playwright_instance: Any) -> Iterator[Any]:
-    browser = playwright_instance.chromium.launch(
-        executable_path=str(CHROMIUM),
-        headless=False,
-        args=["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-    )
-    yield browser
-    browser.close()
 
 
 def test_lead_dashboard_draws_without_javascript(chromium: Any, server: Any) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,17 +41,6 @@ def server(start_server: Any, tmp_path: Path) -> Any:
     seed_nudges(live.runtime, "test-calm-down", ["unhelpful"] * 3 + ["dismissed", "applied"])
     seed_nudges(live.runtime, "test-inconvenience", ["applied"] * 4 + [None] * 3)
     return live
-
-
-@pytest.fixture(scope="module")
-def chromium(playwright_instance: Any) -> Iterator[Any]:
-    browser = playwright_instance.chromium.launch(
-        executable_path=str(CHROMIUM),
-        headless=False,
-        args=["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-    )
-    yield browser
-    browser.close()
 
 
 def signed_in_page(chromium: Any, server: Any, who: str) -> Any:

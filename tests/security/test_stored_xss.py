@@ -77,17 +77,6 @@ def xss_rule(team: str | None = None) -> dict[str, Any]:
     return {**rule, "team": team} if team else rule
 
 
-@pytest.fixture(scope="module")
-def chromium(playwright_instance: Any) -> Any:
-    chromium_browser = playwright_instance.chromium.launch(
-        executable_path=str(CHROMIUM),
-        headless=False,
-        args=["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-    )
-    yield chromium_browser
-    chromium_browser.close()
-
-
 @pytest.fixture
 def planted_server(start_server: Any, tmp_path: Path) -> Any:
     server = start_server(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,17 +43,6 @@ def server(start_server: Any, tmp_path: Path) -> Any:
         me = session.scalar(select(User).where(User.email == PEOPLE["agent"][0]))
         live.agent_token = accounts.mint_token(session, me)
     return live
-
-
-@pytest.fixture(scope="module")
-def chromium(playwright_instance: Any) -> Iterator[Any]:
-    browser = playwright_instance.chromium.launch(
-        executable_path=str(CHROMIUM),
-        headless=False,
-        args=["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-    )
-    yield browser
-    browser.close()
 
 
 def chat_over_websocket(server: Any) -> None:
